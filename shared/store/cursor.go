@@ -1,0 +1,69 @@
+package store
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/pulsehub/pulsehub/shared/apperr"
+)
+
+// cursorCodec turns a LastEvaluatedKey into an opaque string and back. The
+// cursor carries an HMAC over the query scope and the key, so a client can
+// neither forge a position nor reuse a cursor on another tenant's partition.
+// Every key attribute in the table is a string, which keeps the format simple.
+type cursorCodec struct{ secret []byte }
+
+var errBadCursor = apperr.E(apperr.Invalid, "cursor is invalid or belongs to another query")
+
+func (c cursorCodec) encode(scope string, key map[string]types.AttributeValue) (string, error) {
+	plain := make(map[string]string, len(key))
+	for k, v := range key {
+		s, ok := v.(*types.AttributeValueMemberS)
+		if !ok {
+			return "", fmt.Errorf("store: cursor key %s is not a string attribute", k)
+		}
+		plain[k] = s.Value
+	}
+	body, err := json.Marshal(plain)
+	if err != nil {
+		return "", fmt.Errorf("store: cursor: %w", err)
+	}
+	enc := base64.RawURLEncoding
+	return enc.EncodeToString(body) + "." + enc.EncodeToString(c.mac(scope, body)), nil
+}
+
+func (c cursorCodec) decode(scope, cursor string) (map[string]types.AttributeValue, error) {
+	enc := base64.RawURLEncoding
+	b64body, b64mac, ok := strings.Cut(cursor, ".")
+	if !ok {
+		return nil, errBadCursor
+	}
+	body, err1 := enc.DecodeString(b64body)
+	mac, err2 := enc.DecodeString(b64mac)
+	if err1 != nil || err2 != nil || !hmac.Equal(mac, c.mac(scope, body)) {
+		return nil, errBadCursor
+	}
+	var plain map[string]string
+	if err := json.Unmarshal(body, &plain); err != nil || len(plain) == 0 {
+		return nil, errBadCursor
+	}
+	key := make(map[string]types.AttributeValue, len(plain))
+	for k, v := range plain {
+		key[k] = &types.AttributeValueMemberS{Value: v}
+	}
+	return key, nil
+}
+
+func (c cursorCodec) mac(scope string, body []byte) []byte {
+	h := hmac.New(sha256.New, c.secret)
+	h.Write([]byte(scope))
+	h.Write([]byte{0})
+	h.Write(body)
+	return h.Sum(nil)[:16]
+}
