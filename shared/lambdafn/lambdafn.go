@@ -1,0 +1,71 @@
+// Package lambdafn is the one way a PulseHub function starts: load its
+// configuration for its catalog entry, build the logger and the AWS config,
+// construct the handler from those dependencies, and hand it to the Lambda
+// runtime. Every functions/<name>/main.go is a single call to Run, and the
+// local runtime builds handlers with the same Constructor values, so the code
+// that runs in AWS is the code that runs locally.
+package lambdafn
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/pulsehub/pulsehub/shared/catalog"
+	"github.com/pulsehub/pulsehub/shared/config"
+	"github.com/pulsehub/pulsehub/shared/logging"
+)
+
+// Deps is what every constructor receives. AWS endpoints come from the SDK's
+// standard AWS_ENDPOINT_URL_<SERVICE> variables, so the same constructor
+// works against AWS, LocalStack or the local emulators.
+type Deps struct {
+	Config config.Config
+	AWS    aws.Config
+	Logger *slog.Logger
+}
+
+// Constructor builds a function's handler: any value lambda.NewHandler accepts.
+type Constructor func(ctx context.Context, d Deps) (any, error)
+
+// NewDeps loads configuration for the named catalog function and builds
+// the logger and AWS config. lookup reads the environment.
+func NewDeps(ctx context.Context, name string, lookup func(string) (string, bool), logOut io.Writer) (Deps, error) {
+	fn, ok := catalog.System().Function(name)
+	if !ok {
+		return Deps{}, fmt.Errorf("function %q is not in the catalog", name)
+	}
+	cfg, err := config.LoadFrom(lookup, fn)
+	if err != nil {
+		return Deps{}, fmt.Errorf("%s: bad configuration: %w", name, err)
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return Deps{}, fmt.Errorf("%s: aws config: %w", name, err)
+	}
+	return Deps{Config: cfg, AWS: awsCfg, Logger: logging.New(logOut, cfg.LogFormat, cfg.LogLevel, name)}, nil
+}
+
+// Run starts the named function in the Lambda runtime. A bad configuration
+// or a failing constructor ends the process with one clear line, before the
+// runtime accepts any invocation.
+func Run(name string, build Constructor) {
+	ctx := context.Background()
+	d, err := NewDeps(ctx, name, os.LookupEnv, os.Stdout)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	h, err := build(ctx, d)
+	if err != nil {
+		d.Logger.Error("init failed", "err", err)
+		os.Exit(1)
+	}
+	lambda.Start(h)
+}
