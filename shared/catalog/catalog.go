@@ -47,6 +47,10 @@ func (q Queue) EnvKey() string {
 	return "QUEUE_URL_" + strings.ToUpper(strings.ReplaceAll(q.Name, "-", "_"))
 }
 
+// DLQEnvKey is the environment variable holding the dead-letter queue URL;
+// consumers send poison messages there themselves, with a reason.
+func (q Queue) DLQEnvKey() string { return q.EnvKey() + "_DLQ" }
+
 // Bus is the EventBridge bus carrying PulseHub's domain events.
 type Bus struct {
 	Name   string

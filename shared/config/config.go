@@ -19,7 +19,7 @@ type Config struct {
 	Function   string // catalog name of the running function
 	TableName  string
 	BusName    string
-	QueueURLs  map[string]string // logical queue name → URL
+	QueueURLs  map[string]string // logical queue name (or its DLQ name) → URL
 	WSEndpoint string            // API Gateway management endpoint (https://…/stage or local)
 	// KMSKeyID names the key for personal-data envelope encryption: a KMS key
 	// id/ARN/alias, or "file:DIR" for a local key file (development).
@@ -73,6 +73,9 @@ func LoadFrom(lookup func(string) (string, bool), fn catalog.Function) (Config, 
 	for _, q := range catalog.System().Queues {
 		if v := get(q.EnvKey()); v != "" {
 			c.QueueURLs[q.Name] = v
+		}
+		if v := get(q.DLQEnvKey()); v != "" {
+			c.QueueURLs[q.DLQName()] = v
 		}
 	}
 	for _, p := range []string{"SHOPIFY", "META", "GTM", "SENDGRID", "TWILIO", "FCM", "WHATSAPP", "OPENAI"} {
@@ -148,8 +151,11 @@ func (c Config) value(key string) string {
 		return c.LogLevel.String() // always has a default
 	}
 	for _, q := range catalog.System().Queues {
-		if q.EnvKey() == key {
+		switch key {
+		case q.EnvKey():
 			return c.QueueURLs[q.Name]
+		case q.DLQEnvKey():
+			return c.QueueURLs[q.DLQName()]
 		}
 	}
 	return ""
