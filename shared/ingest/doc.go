@@ -1,0 +1,7 @@
+// Package ingest turns accepted webhooks and collected events into PulseHub's
+// customer data. The webhooks function (and the sync function and the CSV
+// importer) put one Envelope per provider event on the ingest queue; the
+// ingest function consumes it, deduplicates on the provider's event id,
+// normalises the body by source and topic, and hands the result to package
+// profile, which keeps profiles, orders, events, consent and aggregates.
+package ingest
