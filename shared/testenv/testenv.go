@@ -66,9 +66,17 @@ func endpointsConfigured() bool {
 }
 
 // DynamoDB returns a DynamoDB client for the local emulator.
+//
+// Response CRC32 validation is off: DynamoDB Local (like LocalStack) sends no
+// X-Amz-Crc32 header on error responses, and the SDK then logs a spurious
+// "failed to close HTTP response body" warning for every failed request,
+// e.g. each expected ConditionalCheckFailedException
+// (https://github.com/aws/aws-sdk-go-v2/issues/3545).
 func DynamoDB(t testing.TB) *dynamodb.Client {
 	t.Helper()
-	return dynamodb.NewFromConfig(AWSConfig(t))
+	return dynamodb.NewFromConfig(AWSConfig(t), func(o *dynamodb.Options) {
+		o.DisableValidateResponseChecksum = true
+	})
 }
 
 // SQS returns an SQS client for the local emulator.

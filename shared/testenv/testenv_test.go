@@ -1,7 +1,9 @@
 package testenv_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"regexp"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/pulsehub/pulsehub/shared/testenv"
 )
@@ -115,5 +118,23 @@ func TestName(t *testing.T) {
 	}
 	if got := testenv.Name(t, "orders"); got[:7] != "orders-" {
 		t.Errorf("Name(orders) = %q, want prefix orders-", got)
+	}
+}
+
+// TestDynamoDBErrorIsQuiet checks that an expected error response (no
+// X-Amz-Crc32 header from DynamoDB Local) does not make the SDK log a
+// checksum warning.
+func TestDynamoDBErrorIsQuiet(t *testing.T) {
+	t.Parallel()
+	db := testenv.DynamoDB(t)
+	var logged bytes.Buffer
+	_, err := db.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(testenv.Name(t, "absent"))},
+		func(o *dynamodb.Options) { o.Logger = logging.NewStandardLogger(&logged) })
+	var notFound *ddbtypes.ResourceNotFoundException
+	if !errors.As(err, &notFound) {
+		t.Fatalf("DescribeTable of a missing table: err = %v, want ResourceNotFoundException", err)
+	}
+	if logged.Len() > 0 {
+		t.Errorf("SDK logged %q", logged.String())
 	}
 }
