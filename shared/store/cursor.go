@@ -39,7 +39,14 @@ func (c cursorCodec) encode(scope string, key map[string]types.AttributeValue) (
 }
 
 func (c cursorCodec) decode(scope, cursor string) (map[string]types.AttributeValue, error) {
-	enc := base64.RawURLEncoding
+	// Strict: a cursor has exactly one spelling, so only what encode
+	// produced is accepted (no variants in the unused trailing bits).
+	enc := base64.RawURLEncoding.Strict()
+	// The decoder skips \r and \n; refuse them (and anything else outside
+	// the alphabet) up front so no second spelling gets through.
+	if len(cursor) > maxCursor || strings.ContainsFunc(cursor, notCursorChar) {
+		return nil, errBadCursor
+	}
 	b64body, b64mac, ok := strings.Cut(cursor, ".")
 	if !ok {
 		return nil, errBadCursor
@@ -58,6 +65,14 @@ func (c cursorCodec) decode(scope, cursor string) (map[string]types.AttributeVal
 		key[k] = &types.AttributeValueMemberS{Value: v}
 	}
 	return key, nil
+}
+
+// maxCursor bounds the work an attacker can ask of decode; real cursors
+// (at most four key attributes of at most 2 KB each) fit well within it.
+const maxCursor = 16 << 10
+
+func notCursorChar(r rune) bool {
+	return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.')
 }
 
 func (c cursorCodec) mac(scope string, body []byte) []byte {

@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/pulsehub/pulsehub/shared/apperr"
 )
 
 // TxOp is one write of a transaction.
@@ -81,7 +83,7 @@ func (t *Table) Transact(ctx context.Context, ops ...TxOp) error {
 		return nil
 	}
 	if len(ops) > 100 {
-		return fmt.Errorf("store: transaction of %d items exceeds 100", len(ops))
+		return apperr.E(apperr.Invalid, "store: transaction of %d items exceeds DynamoDB's limit of 100", len(ops))
 	}
 	items := make([]types.TransactWriteItem, len(ops))
 	for i, op := range ops {
