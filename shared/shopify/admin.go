@@ -22,7 +22,7 @@ const OrdersQuery = `query PulseHubOrders($first: Int!, $after: String, $query: 
       totalTaxSet { shopMoney { amount } }
       totalDiscountsSet { shopMoney { amount } }
       customer { id legacyResourceId email phone firstName lastName }
-      lineItems(first: 50) {
+      lineItems(first: 10) {
         nodes { id title quantity sku vendor originalUnitPriceSet { shopMoney { amount } } product { legacyResourceId } variant { legacyResourceId } }
       }
     }

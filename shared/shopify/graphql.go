@@ -31,7 +31,8 @@ type Client struct {
 	token    string
 	// Sleep waits for d unless ctx ends first; tests replace it.
 	Sleep func(ctx context.Context, d time.Duration) error
-	now   func() time.Time
+	// Now is the clock used to refill the bucket estimate; tests replace it.
+	Now func() time.Time
 
 	mu     sync.Mutex
 	bucket ThrottleStatus
@@ -57,7 +58,7 @@ func NewClient(hc *http.Client, endpoint, accessToken string) *Client {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	return &Client{http: hc, endpoint: endpoint, token: accessToken, Sleep: sleep, now: time.Now, costs: map[string]float64{}}
+	return &Client{http: hc, endpoint: endpoint, token: accessToken, Sleep: sleep, Now: time.Now, costs: map[string]float64{}}
 }
 
 // ThrottleStatus is extensions.cost.throttleStatus.
@@ -193,7 +194,7 @@ func (c *Client) observe(query string, cost Cost) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.bucket = cost.ThrottleStatus
-	c.seenAt = c.now()
+	c.seenAt = c.Now()
 	c.costs[query] = cost.RequestedQueryCost
 }
 
@@ -213,7 +214,7 @@ func (c *Client) waitFor(cost float64) time.Duration {
 		return 0
 	}
 	cost = min(cost, b.MaximumAvailable)
-	avail := min(b.MaximumAvailable, b.CurrentlyAvailable+b.RestoreRate*c.now().Sub(c.seenAt).Seconds())
+	avail := min(b.MaximumAvailable, b.CurrentlyAvailable+b.RestoreRate*c.Now().Sub(c.seenAt).Seconds())
 	if avail >= cost {
 		return 0
 	}
