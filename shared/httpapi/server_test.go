@@ -62,7 +62,9 @@ func newServer(o httpapi.Options) *httpapi.Server {
 		}
 		return apperr.E(apperr.NotFound, "thing %s not found", r.PathValue("id"))
 	})
-	s.HandlePublic("GET /v1/public", func(w http.ResponseWriter, r *http.Request) { httpapi.WriteJSON(w, 200, map[string]string{"ip": httpapi.ClientIP(r)}) })
+	s.HandlePublic("GET /v1/public", func(w http.ResponseWriter, r *http.Request) {
+		httpapi.WriteJSON(w, 200, map[string]string{"ip": httpapi.ClientIP(r)})
+	})
 	return s
 }
 
