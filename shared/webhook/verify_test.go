@@ -5,10 +5,12 @@ import (
 	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"sort"
 	"testing"
 )
 
@@ -146,7 +148,7 @@ func TestVerifySendGrid(t *testing.T) {
 	}
 	tests := []struct {
 		name, key, sig, ts string
-		body              []byte
+		body               []byte
 	}{
 		{"other timestamp", sgPublicKey, sgSignature, "1600112503", body},
 		{"changed body", sgPublicKey, sgSignature, sgTimestamp, append([]byte(" "), body...)},
@@ -281,4 +283,20 @@ func equalFoldHex(a, b string) bool {
 		}
 	}
 	return true
+}
+
+// twilioSign signs like Twilio: HMAC-SHA1 over URL + sorted key/value pairs.
+func twilioSign(token, url string, params map[string]string) string {
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	s := url
+	for _, k := range keys {
+		s += k + params[k]
+	}
+	m := hmac.New(sha1.New, []byte(token))
+	m.Write([]byte(s))
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }

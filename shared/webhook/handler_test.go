@@ -1,0 +1,419 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/pulsehub/pulsehub/shared/apperr"
+	"github.com/pulsehub/pulsehub/shared/ingest"
+)
+
+const (
+	testTenant    = "t-demo"
+	testShop      = "demo-store.myshopify.com"
+	testPublicURL = "https://hooks.example.test"
+)
+
+type fakeDir struct {
+	creds Credentials
+}
+
+func (d fakeDir) lookup(v, want string) (string, error) {
+	if v == want {
+		return testTenant, nil
+	}
+	return "", apperr.E(apperr.NotFound, "no tenant")
+}
+func (d fakeDir) TenantForShop(_ context.Context, s string) (string, error) {
+	return d.lookup(s, testShop)
+}
+func (d fakeDir) TenantForWriteKey(_ context.Context, k string) (string, error) {
+	return d.lookup(k, "demo-write-key")
+}
+func (d fakeDir) TenantForMeta(_ context.Context, id string) (string, error) {
+	return d.lookup(id, "page-1")
+}
+func (d fakeDir) TenantForWhatsApp(_ context.Context, id string) (string, error) {
+	return d.lookup(id, "106540352242922")
+}
+func (d fakeDir) Credentials(_ context.Context, t string) (Credentials, error) {
+	if t != testTenant {
+		return Credentials{}, apperr.E(apperr.NotFound, "no tenant")
+	}
+	return d.creds, nil
+}
+
+type fakeQueue struct {
+	mu   sync.Mutex
+	msgs [][]byte
+	err  error
+}
+
+func (q *fakeQueue) Send(_ context.Context, bodies [][]byte) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.err != nil {
+		return q.err
+	}
+	q.msgs = append(q.msgs, bodies...)
+	return nil
+}
+
+func (q *fakeQueue) envelopes(t *testing.T) []ingest.Envelope {
+	t.Helper()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []ingest.Envelope
+	for _, m := range q.msgs {
+		e, err := ingest.Decode(m)
+		if err != nil {
+			t.Fatalf("queued message does not decode: %v", err)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+var fixedNow = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func newTestHandler(t testing.TB, sgKey string) (*Handler, *fakeQueue) {
+	q := &fakeQueue{}
+	dir := fakeDir{creds: Credentials{
+		ShopifySecrets:    []string{"demo-shopify-secret", "old-shopify-secret"},
+		MetaAppSecrets:    []string{"demo-meta-secret"},
+		MetaVerifyToken:   "demo-verify-token",
+		TwilioAuthToken:   "twilio-token",
+		SendGridPublicKey: sgKey,
+		AllowedOrigins:    []string{"https://demo-store.example"},
+	}}
+	return New(slog.New(slog.NewTextHandler(io.Discard, nil)), dir, q, testPublicURL, func() time.Time { return fixedNow }), q
+}
+
+// invoke runs the event through lambda.NewHandler's JSON path, as the Lambda
+// runtime and the local runtime do.
+func invoke(t testing.TB, h *Handler, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	t.Helper()
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res events.APIGatewayV2HTTPResponse
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func httpEvent(method, path, body string, headers map[string]string) events.APIGatewayV2HTTPRequest {
+	ev := events.APIGatewayV2HTTPRequest{Version: "2.0", RawPath: path, Headers: headers, Body: body}
+	ev.RequestContext.HTTP.Method = method
+	ev.RequestContext.HTTP.Path = path
+	ev.RequestContext.RequestID = "req-1"
+	if p, q, ok := strings.Cut(path, "?"); ok {
+		ev.RawPath, ev.RequestContext.HTTP.Path, ev.RawQueryString = p, p, q
+		vals, _ := url.ParseQuery(q)
+		ev.QueryStringParameters = map[string]string{}
+		for k, v := range vals {
+			ev.QueryStringParameters[k] = v[0]
+		}
+	}
+	return ev
+}
+
+const orderBody = `{"id":450789469,"email":"ann@example.com","created_at":"2025-02-28T10:00:00Z","updated_at":"2025-02-28T10:00:00Z","total_price":"59.90","currency":"EUR","customer":{"id":207119551,"email":"ann@example.com","first_name":"Ann"}}`
+
+func shopifyEvent(topic, body, secret string) events.APIGatewayV2HTTPRequest {
+	return httpEvent("POST", "/webhooks/shopify", body, map[string]string{
+		"Content-Type": "application/json", "X-Shopify-Topic": topic, "X-Shopify-Shop-Domain": testShop,
+		"X-Shopify-Hmac-Sha256": shopifySig(secret, []byte(body)), "X-Shopify-Webhook-Id": "wh-1",
+		"X-Shopify-Event-Id": "ev-1", "X-Shopify-Triggered-At": "2025-02-28T10:00:01.5Z",
+	})
+}
+
+func TestShopify(t *testing.T) {
+	tests := []struct {
+		name       string
+		ev         events.APIGatewayV2HTTPRequest
+		wantStatus int
+		wantQueued int
+	}{
+		{"valid order", shopifyEvent("orders/create", orderBody, "demo-shopify-secret"), 200, 1},
+		{"rotated secret still accepted", shopifyEvent("orders/create", orderBody, "old-shopify-secret"), 200, 1},
+		{"bad signature", shopifyEvent("orders/create", orderBody, "wrong"), 401, 0},
+		{"unknown shop", func() events.APIGatewayV2HTTPRequest {
+			e := shopifyEvent("orders/create", orderBody, "demo-shopify-secret")
+			e.Headers["X-Shopify-Shop-Domain"] = "other.myshopify.com"
+			return e
+		}(), 401, 0},
+		{"malformed JSON with valid signature is queued", shopifyEvent("orders/create", `{"id":`, "demo-shopify-secret"), 200, 1},
+		{"unknown topic is ignored", shopifyEvent("products/create", `{}`, "demo-shopify-secret"), 200, 0},
+		{"compliance topic", shopifyEvent("customers/redact", `{"shop_domain":"demo-store.myshopify.com","customer":{"id":1}}`, "demo-shopify-secret"), 200, 1},
+		{"oversized", shopifyEvent("orders/create", `{"x":"`+strings.Repeat("a", MaxBody)+`"}`, "demo-shopify-secret"), 413, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, q := newTestHandler(t, "")
+			res := invoke(t, h, tt.ev)
+			if res.StatusCode != tt.wantStatus {
+				t.Fatalf("status %d (%s), want %d", res.StatusCode, res.Body, tt.wantStatus)
+			}
+			envs := q.envelopes(t)
+			if len(envs) != tt.wantQueued {
+				t.Fatalf("queued %d, want %d", len(envs), tt.wantQueued)
+			}
+			if res.StatusCode >= 400 && res.Headers["Content-Type"] != "application/problem+json" {
+				t.Fatalf("error without problem+json: %v", res.Headers)
+			}
+		})
+	}
+}
+
+func TestShopifyEnvelope(t *testing.T) {
+	h, q := newTestHandler(t, "")
+	invoke(t, h, shopifyEvent("orders/create", orderBody, "demo-shopify-secret"))
+	e := q.envelopes(t)[0]
+	if e.Tenant != testTenant || e.Source != "shopify" || e.Topic != "orders/create" || e.ID != "wh-1" {
+		t.Fatalf("envelope %+v", e)
+	}
+	if want := time.Date(2025, 2, 28, 10, 0, 1, 5e8, time.UTC); !e.TriggeredAt.Equal(want) {
+		t.Fatalf("triggeredAt %s, want %s", e.TriggeredAt, want)
+	}
+	if string(e.Body) != orderBody || e.Headers["x-shopify-event-id"] != "ev-1" {
+		t.Fatalf("body/headers not kept: %s %v", e.Body, e.Headers)
+	}
+	// A malformed body travels as a JSON string so ingest can reject it.
+	h, q = newTestHandler(t, "")
+	invoke(t, h, shopifyEvent("orders/create", `{"id":`, "demo-shopify-secret"))
+	if got := string(q.envelopes(t)[0].Body); got != `"{\"id\":"` {
+		t.Fatalf("malformed body = %s", got)
+	}
+}
+
+func TestQueueFailureIs503(t *testing.T) {
+	h, q := newTestHandler(t, "")
+	q.err = io.ErrUnexpectedEOF
+	res := invoke(t, h, shopifyEvent("orders/create", orderBody, "demo-shopify-secret"))
+	if res.StatusCode != 503 {
+		t.Fatalf("status %d, want 503 so the provider retries", res.StatusCode)
+	}
+}
+
+func TestMeta(t *testing.T) {
+	h, q := newTestHandler(t, "")
+	res := invoke(t, h, httpEvent("GET", "/webhooks/meta?tenant="+testTenant+"&hub.mode=subscribe&hub.verify_token=demo-verify-token&hub.challenge=1158201444", "", nil))
+	if res.StatusCode != 200 || res.Body != "1158201444" {
+		t.Fatalf("handshake: %d %q", res.StatusCode, res.Body)
+	}
+	res = invoke(t, h, httpEvent("GET", "/webhooks/meta?tenant="+testTenant+"&hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1", "", nil))
+	if res.StatusCode != 403 {
+		t.Fatalf("bad token: %d", res.StatusCode)
+	}
+	body := `{"object":"page","entry":[{"id":"page-1","time":1740830400,"changes":[{"field":"leadgen","value":{"leadgen_id":"444"}}]}]}`
+	res = invoke(t, h, httpEvent("POST", "/webhooks/meta", body, map[string]string{"X-Hub-Signature-256": metaSig("demo-meta-secret", []byte(body))}))
+	if res.StatusCode != 200 {
+		t.Fatalf("post: %d %s", res.StatusCode, res.Body)
+	}
+	res = invoke(t, h, httpEvent("POST", "/webhooks/meta", body, map[string]string{"X-Hub-Signature-256": metaSig("other", []byte(body))}))
+	if res.StatusCode != 401 {
+		t.Fatalf("bad signature: %d", res.StatusCode)
+	}
+	envs := q.envelopes(t)
+	if len(envs) != 1 || envs[0].Topic != "meta/leadgen" || envs[0].TriggeredAt.Unix() != 1740830400 {
+		t.Fatalf("envelopes %+v", envs)
+	}
+}
+
+const waInbound = `{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},"contacts":[{"profile":{"name":"Sheena Nelson"},"wa_id":"16505551234"}],"messages":[{"from":"16505551234","id":"wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=","timestamp":"1749416383","type":"text","text":{"body":"Does it come in another color?"}}]},"field":"messages"}]}]}`
+
+func TestWhatsApp(t *testing.T) {
+	h, q := newTestHandler(t, "")
+	res := invoke(t, h, httpEvent("POST", "/webhooks/whatsapp", waInbound, map[string]string{"X-Hub-Signature-256": metaSig("demo-meta-secret", []byte(waInbound))}))
+	if res.StatusCode != 200 {
+		t.Fatalf("status %d %s", res.StatusCode, res.Body)
+	}
+	envs := q.envelopes(t)
+	if len(envs) != 1 || envs[0].Source != "whatsapp" || envs[0].Topic != "whatsapp/messages" || envs[0].Tenant != testTenant {
+		t.Fatalf("envelopes %+v", envs)
+	}
+	// Malformed body and no ?tenant=: the workspace cannot be known.
+	bad := `{"entry":`
+	res = invoke(t, h, httpEvent("POST", "/webhooks/whatsapp", bad, map[string]string{"X-Hub-Signature-256": metaSig("demo-meta-secret", []byte(bad))}))
+	if res.StatusCode != 400 {
+		t.Fatalf("malformed without tenant: %d", res.StatusCode)
+	}
+	// With ?tenant= it is verified and queued for ingest to dead-letter.
+	res = invoke(t, h, httpEvent("POST", "/webhooks/whatsapp?tenant="+testTenant, bad, map[string]string{"X-Hub-Signature-256": metaSig("demo-meta-secret", []byte(bad))}))
+	if res.StatusCode != 200 || len(q.envelopes(t)) != 2 {
+		t.Fatalf("malformed with tenant: %d", res.StatusCode)
+	}
+}
+
+func twilioEvent(t *testing.T, form url.Values, token string) events.APIGatewayV2HTTPRequest {
+	path := "/webhooks/twilio/" + testTenant
+	params := map[string]string{}
+	for k, v := range form {
+		params[k] = v[0]
+	}
+	sig := twilioSign(token, testPublicURL+path, params)
+	ev := httpEvent("POST", path, form.Encode(), map[string]string{"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": sig})
+	ev.PathParameters = map[string]string{"tenantId": testTenant}
+	return ev
+}
+
+func TestTwilio(t *testing.T) {
+	h, q := newTestHandler(t, "")
+	inbound := url.Values{"MessageSid": {"SM1"}, "From": {"+15551230000"}, "To": {"+15559870000"}, "Body": {"STOP"}, "SmsStatus": {"received"}}
+	if res := invoke(t, h, twilioEvent(t, inbound, "twilio-token")); res.StatusCode != 200 || res.Headers["Content-Type"] != "text/xml" {
+		t.Fatalf("inbound: %d %v", res.StatusCode, res.Headers)
+	}
+	status := url.Values{"MessageSid": {"SM2"}, "MessageStatus": {"delivered"}, "To": {"+15551230000"}}
+	if res := invoke(t, h, twilioEvent(t, status, "twilio-token")); res.StatusCode != 200 {
+		t.Fatalf("status: %d", res.StatusCode)
+	}
+	if res := invoke(t, h, twilioEvent(t, status, "other-token")); res.StatusCode != 401 {
+		t.Fatalf("bad signature: %d", res.StatusCode)
+	}
+	envs := q.envelopes(t)
+	if len(envs) != 2 || envs[0].Topic != TopicTwilioInbound || envs[1].Topic != TopicTwilioStatus || envs[1].ID != "SM2#delivered" {
+		t.Fatalf("envelopes %+v", envs)
+	}
+	var fields map[string]string
+	if err := json.Unmarshal(envs[0].Body, &fields); err != nil || fields["Body"] != "STOP" {
+		t.Fatalf("body %s: %v", envs[0].Body, err)
+	}
+}
+
+func TestSendGrid(t *testing.T) {
+	key, pub := newSendGridKey(t)
+	h, q := newTestHandler(t, pub)
+	body := `[{"email":"ann@example.com","event":"open","sg_event_id":"e1","sg_message_id":"m1","timestamp":1740830400}]`
+	ev := func(sig string) events.APIGatewayV2HTTPRequest {
+		e := httpEvent("POST", "/webhooks/sendgrid/"+testTenant, body, map[string]string{
+			"X-Twilio-Email-Event-Webhook-Signature": sig, "X-Twilio-Email-Event-Webhook-Timestamp": "1740830401"})
+		e.PathParameters = map[string]string{"tenantId": testTenant}
+		return e
+	}
+	if res := invoke(t, h, ev(signSendGrid(t, key, []byte(body), "1740830401"))); res.StatusCode != 200 {
+		t.Fatalf("valid: %d %s", res.StatusCode, res.Body)
+	}
+	if res := invoke(t, h, ev(signSendGrid(t, key, []byte(body), "1740830402"))); res.StatusCode != 401 {
+		t.Fatalf("other timestamp: %d", res.StatusCode)
+	}
+	if envs := q.envelopes(t); len(envs) != 1 || envs[0].Topic != TopicSendGrid {
+		t.Fatalf("envelopes %+v", envs)
+	}
+}
+
+func TestCollect(t *testing.T) {
+	good := `{"writeKey":"demo-write-key","events":[{"event":"page_view","eventId":"e1","timestamp":"2025-03-01T11:59:00Z","anonymousId":"a1","properties":{"path":"/"}},{"event":"add_to_cart","eventId":"e2","timestamp":1740830340000,"anonymousId":"a1"}]}`
+	tests := []struct {
+		name       string
+		body       string
+		headers    map[string]string
+		wantStatus int
+		wantQueued int
+	}{
+		{"batch", good, nil, 202, 2},
+		{"key in header", strings.Replace(good, `"writeKey":"demo-write-key",`, "", 1), map[string]string{"X-PulseHub-Key": "demo-write-key"}, 202, 2},
+		{"allowed origin", good, map[string]string{"Origin": "https://demo-store.example"}, 202, 2},
+		{"foreign origin", good, map[string]string{"Origin": "https://evil.example"}, 403, 0},
+		{"bad key", strings.Replace(good, "demo-write-key", "nope", 1), nil, 401, 0},
+		{"no key", strings.Replace(good, `"writeKey":"demo-write-key",`, "", 1), nil, 401, 0},
+		{"malformed", `{"events":[`, nil, 400, 0},
+		{"missing eventId", `{"writeKey":"demo-write-key","events":[{"event":"x","anonymousId":"a"}]}`, nil, 400, 0},
+		{"no identity", `{"writeKey":"demo-write-key","events":[{"event":"x","eventId":"1"}]}`, nil, 400, 0},
+		{"bad timestamp", `{"writeKey":"demo-write-key","events":[{"event":"x","eventId":"1","anonymousId":"a","timestamp":"yesterday"}]}`, nil, 400, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, q := newTestHandler(t, "")
+			res := invoke(t, h, httpEvent("POST", "/collect", tt.body, tt.headers))
+			if res.StatusCode != tt.wantStatus {
+				t.Fatalf("status %d (%s), want %d", res.StatusCode, res.Body, tt.wantStatus)
+			}
+			if got := len(q.envelopes(t)); got != tt.wantQueued {
+				t.Fatalf("queued %d, want %d", got, tt.wantQueued)
+			}
+			if o := tt.headers["Origin"]; o != "" && res.StatusCode == 202 && res.Headers["Access-Control-Allow-Origin"] != o {
+				t.Fatalf("CORS header %q", res.Headers["Access-Control-Allow-Origin"])
+			}
+		})
+	}
+	h, q := newTestHandler(t, "")
+	invoke(t, h, httpEvent("POST", "/collect", good, nil))
+	envs := q.envelopes(t)
+	if envs[1].ID != "e2" || !envs[1].TriggeredAt.Equal(time.UnixMilli(1740830340000)) {
+		t.Fatalf("envelope %+v", envs[1])
+	}
+	res := invoke(t, h, httpEvent("OPTIONS", "/collect", "", map[string]string{"Origin": "https://demo-store.example"}))
+	if res.StatusCode != 204 || !strings.Contains(res.Headers["Access-Control-Allow-Headers"], "X-PulseHub-Key") {
+		t.Fatalf("preflight %d %v", res.StatusCode, res.Headers)
+	}
+}
+
+func TestUnknownRoute(t *testing.T) {
+	h, _ := newTestHandler(t, "")
+	if res := invoke(t, h, httpEvent("POST", "/webhooks/nope", "{}", nil)); res.StatusCode != 404 {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+}
+
+func FuzzParseCollect(f *testing.F) {
+	f.Add([]byte(`{"events":[{"event":"x","eventId":"1","anonymousId":"a","timestamp":1}]}`))
+	f.Add([]byte(`{"events":[{"event":"x","eventId":"1","email":"a@b","timestamp":"2025-01-01T00:00:00Z"}]}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, times, err := ParseCollect(body, fixedNow)
+		if err != nil {
+			if apperr.KindOf(err) != apperr.Invalid {
+				t.Fatalf("non-Invalid error %v", err)
+			}
+			return
+		}
+		if len(times) != len(req.Events) || len(req.Events) == 0 || len(req.Events) > MaxCollectEvents {
+			t.Fatalf("%d events, %d times", len(req.Events), len(times))
+		}
+		for i, e := range req.Events {
+			if e.EventID == "" || times[i].After(fixedNow.Add(futureSkew)) {
+				t.Fatalf("event %d accepted: %+v at %s", i, e, times[i])
+			}
+		}
+	})
+}
+
+func FuzzHandle(f *testing.F) {
+	f.Add("POST", "/webhooks/shopify", orderBody, "orders/create", false)
+	f.Add("POST", "/collect", `{"events":[]}`, "", false)
+	f.Add("POST", "/webhooks/whatsapp", waInbound, "", true)
+	f.Fuzz(func(t *testing.T, method, path, body, topic string, b64 bool) {
+		h, q := newTestHandler(t, "")
+		ev := httpEvent(method, path, body, map[string]string{"X-Shopify-Topic": topic, "X-Shopify-Shop-Domain": testShop,
+			"X-Shopify-Hmac-Sha256": "bad", "X-Hub-Signature-256": "sha256=00"})
+		ev.IsBase64Encoded = b64
+		res, err := h.Handle(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Nothing signed can be forged here, so only /collect may enqueue.
+		if n := len(q.msgs); n > 0 && path != "/collect" {
+			t.Fatalf("enqueued %d from %s %s (status %d)", n, method, path, res.StatusCode)
+		}
+		if res.StatusCode < 200 || res.StatusCode > 599 {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+	})
+}
