@@ -39,7 +39,7 @@ func TestConnectionStore(t *testing.T) {
 		{ID: "AAAAAAAAAAAAAAA=", TenantID: "t1", UserID: "u1", Role: "owner", ConnectedAt: now, SourceIP: "192.0.2.1", UserAgent: "ua"},
 		{ID: "BBBBBBBBBBBBBBB=", TenantID: "t1", UserID: "u2", Role: "viewer", ConnectedAt: now},
 		{ID: "CCCCCCCCCCCCCCC=", TenantID: "t2", UserID: "u3", Role: "owner", ConnectedAt: now},
-		{ID: "DDDDDDDDDDDDDDD=", ConnectedAt: now}, // anonymous
+		{ID: "DDDDDDDDDDDDDDD=", ConnectedAt: now},                                                   // anonymous
 		{ID: "EEEEEEEEEEEEEEE=", TenantID: "t1", UserID: "u4", ConnectedAt: now.Add(-3 * time.Hour)}, // expired, not yet swept
 	}
 	for _, c := range conns {
