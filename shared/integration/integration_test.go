@@ -1,0 +1,206 @@
+package integration_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/pulsehub/pulsehub/shared/apperr"
+	"github.com/pulsehub/pulsehub/shared/audit"
+	"github.com/pulsehub/pulsehub/shared/auth"
+	"github.com/pulsehub/pulsehub/shared/catalog"
+	"github.com/pulsehub/pulsehub/shared/httpapi"
+	"github.com/pulsehub/pulsehub/shared/integration"
+	"github.com/pulsehub/pulsehub/shared/pii"
+	"github.com/pulsehub/pulsehub/shared/store"
+	"github.com/pulsehub/pulsehub/shared/testenv"
+)
+
+type env struct {
+	db    *dynamodb.Client
+	table *store.Table
+	store *integration.Store
+	audit *audit.Log
+}
+
+func newEnv(t *testing.T) env {
+	t.Helper()
+	ctx := context.Background()
+	db := testenv.DynamoDB(t)
+	name := testenv.Name(t, "integ")
+	if err := store.Provision(ctx, db, catalog.System().Table, name); err != nil {
+		t.Fatal(err)
+	}
+	tbl := store.New(db, name, []byte("c"))
+	c, err := pii.New(ctx, "file:"+t.TempDir(), tbl, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env{db: db, table: tbl, store: integration.NewStore(tbl, c, nil), audit: audit.New(tbl, nil, nil)}
+}
+
+func (e env) raw(t *testing.T, pk, sk string) string {
+	t.Helper()
+	out, err := e.db.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(e.table.Name()),
+		Key: map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: pk}, "SK": &types.AttributeValueMemberS{Value: sk}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprint(out.Item)
+}
+
+func TestPutGetAndLookups(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	s := e.store
+	err := s.Put(ctx, "t1", "shopify", map[string]string{"shopDomain": "demo-store.myshopify.com", "apiVersion": "2025-01"},
+		map[string]string{"webhookSecret": "demo-shopify-secret", "accessToken": "shpat_0123456789abcdef"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, "t1", "shopify")
+	if err != nil || got.Secrets["webhookSecret"] != "demo-shopify-secret" || got.Config["apiVersion"] != "2025-01" {
+		t.Fatalf("Get = %+v, %v", got, err)
+	}
+	if raw := e.raw(t, "T#t1", "INTEG#shopify"); strings.Contains(raw, "demo-shopify-secret") || strings.Contains(raw, "shpat_") {
+		t.Fatalf("raw item holds a plaintext secret: %s", raw)
+	}
+	if tn, err := s.TenantForShop(ctx, "demo-store.myshopify.com"); err != nil || tn != "t1" {
+		t.Fatalf("TenantForShop = %q, %v", tn, err)
+	}
+	// Another workspace cannot claim the same shop.
+	err = s.Put(ctx, "t2", "shopify", map[string]string{"shopDomain": "demo-store.myshopify.com"}, nil)
+	if apperr.KindOf(err) != apperr.Conflict {
+		t.Fatalf("second tenant claiming the shop: %v, want conflict", err)
+	}
+	// Secrets merge: omitted kept, "" removed; a new domain moves the lookup.
+	err = s.Put(ctx, "t1", "shopify", map[string]string{"shopDomain": "new-store.myshopify.com"}, map[string]string{"accessToken": ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.Get(ctx, "t1", "shopify")
+	if got.Secrets["webhookSecret"] != "demo-shopify-secret" || got.Secrets["accessToken"] != "" || got.Config["apiVersion"] != "" {
+		t.Fatalf("after merge: %+v", got)
+	}
+	if _, err := s.TenantForShop(ctx, "demo-store.myshopify.com"); apperr.KindOf(err) != apperr.NotFound {
+		t.Fatalf("old shop lookup still there: %v", err)
+	}
+	if err := s.Put(ctx, "t2", "shopify", map[string]string{"shopDomain": "demo-store.myshopify.com"}, nil); err != nil {
+		t.Fatalf("freed shop domain cannot be claimed: %v", err)
+	}
+
+	// GTM write key, Meta ids, WhatsApp phone id.
+	if err := s.Put(ctx, "t1", "gtm", map[string]string{"containerId": "GTM-1"}, map[string]string{"writeKey": "demo-write-key"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, "t1", "meta", map[string]string{"pixelId": "111", "appId": "222", "pageIds": "333, 444"}, map[string]string{"appSecret": "demo-meta-secret", "verifyToken": "demo-verify-token"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, "t1", "whatsapp", map[string]string{"phoneNumberId": "555"}, map[string]string{"accessToken": "x"}); err != nil {
+		t.Fatal(err)
+	}
+	for name, f := range map[string]func() (string, error){
+		"write key": func() (string, error) { return s.TenantForWriteKey(ctx, "demo-write-key") },
+		"pixel":     func() (string, error) { return s.TenantForMeta(ctx, "111") },
+		"page":      func() (string, error) { return s.TenantForMeta(ctx, "444") },
+		"whatsapp":  func() (string, error) { return s.TenantForWhatsApp(ctx, "555") },
+	} {
+		if tn, err := f(); err != nil || tn != "t1" {
+			t.Errorf("%s → %q, %v", name, tn, err)
+		}
+	}
+	// Changing config only keeps the write key lookup.
+	if err := s.Put(ctx, "t1", "gtm", map[string]string{"containerId": "GTM-2"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if tn, err := s.TenantForWriteKey(ctx, "demo-write-key"); err != nil || tn != "t1" {
+		t.Fatalf("write key lookup lost: %q, %v", tn, err)
+	}
+	if _, err := s.TenantForWriteKey(ctx, "guess"); apperr.KindOf(err) != apperr.NotFound {
+		t.Fatalf("unknown write key: %v", err)
+	}
+}
+
+func TestValidation(t *testing.T) {
+	ctx := context.Background()
+	s := newEnv(t).store
+	for name, tc := range map[string]struct {
+		integ           string
+		config, secrets map[string]string
+		kind            apperr.Kind
+	}{
+		"unknown integration": {"mailchimp", nil, nil, apperr.NotFound},
+		"unknown config key":  {"shopify", map[string]string{"colour": "x"}, nil, apperr.Invalid},
+		"unknown secret":      {"twilio", nil, map[string]string{"password": "x"}, apperr.Invalid},
+		"bad shop domain":     {"shopify", map[string]string{"shopDomain": "evil.com"}, nil, apperr.Invalid},
+		"bad pixel id":        {"meta", map[string]string{"pixelId": "abc"}, nil, apperr.Invalid},
+		"bad page ids":        {"meta", map[string]string{"pageIds": "1,x"}, nil, apperr.Invalid},
+	} {
+		if err := s.Put(ctx, "t1", tc.integ, tc.config, tc.secrets); apperr.KindOf(err) != tc.kind {
+			t.Errorf("%s: %v, want %v", name, err, tc.kind)
+		}
+	}
+}
+
+type tokens map[string]auth.Principal
+
+func (t tokens) Verify(_ context.Context, tok string) (auth.Principal, error) {
+	if p, ok := t[tok]; ok {
+		return p, nil
+	}
+	return auth.Principal{}, apperr.E(apperr.Unauthorized, "bad token")
+}
+
+func TestHTTP(t *testing.T) {
+	e := newEnv(t)
+	srv := httpapi.NewServer(httpapi.Options{Verifier: tokens{
+		"a": {TenantID: "ta", UserID: "u1", Role: auth.Admin},
+		"b": {TenantID: "tb", UserID: "u2", Role: auth.Owner},
+		"m": {TenantID: "ta", UserID: "u3", Role: auth.Marketer},
+	}})
+	integration.Register(srv, e.store, e.audit, nil)
+	call := func(method, path, token, body string) (int, map[string]any) {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		var out map[string]any
+		json.Unmarshal(rec.Body.Bytes(), &out)
+		return rec.Code, out
+	}
+	code, out := call("PUT", "/v1/integrations/sendgrid", "a", `{"fromEmail":"news@shop.test","apiKey":"SG.abcdefghijklmnop"}`)
+	if code != 200 {
+		t.Fatalf("PUT = %d %v", code, out)
+	}
+	code, out = call("GET", "/v1/integrations/sendgrid", "m", "")
+	body, _ := json.Marshal(out)
+	if code != 200 || strings.Contains(string(body), "SG.abcdefghijklmnop") || !strings.Contains(string(body), `"apiKey":{"last4":"mnop","set":true}`) || !strings.Contains(string(body), "news@shop.test") {
+		t.Fatalf("GET = %d %s", code, body)
+	}
+	// The other tenant sees nothing of it.
+	code, out = call("GET", "/v1/integrations/sendgrid", "b", "")
+	body, _ = json.Marshal(out)
+	if code != 200 || out["configured"] != false || strings.Contains(string(body), "news@shop.test") {
+		t.Fatalf("other tenant GET = %d %s", code, body)
+	}
+	if code, _ := call("PUT", "/v1/integrations/sendgrid", "m", `{"fromEmail":"x@y.z"}`); code != 403 {
+		t.Fatalf("marketer PUT = %d, want 403", code)
+	}
+	if code, out := call("PUT", "/v1/integrations/sendgrid", "a", `{"fromEmial":"x@y.z"}`); code != 400 || out["field"] != "fromEmial" {
+		t.Fatalf("typo PUT = %d %v", code, out)
+	}
+	if code, _ := call("GET", "/v1/integrations/nope", "a", ""); code != 404 {
+		t.Fatalf("unknown integration = %d", code)
+	}
+	page, err := e.audit.List(context.Background(), "ta", "", "", 10)
+	if err != nil || len(page.Items) != 1 || page.Items[0].Action != audit.IntegrationUpdated || page.Items[0].Target != "sendgrid" {
+		t.Fatalf("audit = %+v, %v", page.Items, err)
+	}
+}
