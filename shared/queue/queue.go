@@ -128,9 +128,20 @@ func (s *Sender) SendBatch(ctx context.Context, url string, msgs []Message) erro
 	}
 	flush()
 	if len(errs) > 0 {
-		return fmt.Errorf("queue.SendBatch %s: %d of %d messages not sent: %w", url, len(errs), len(msgs), errors.Join(errs...))
+		return apperr.Wrap(overall(errs), errors.Join(errs...), "queue.SendBatch %s: %d of %d messages not sent", url, len(errs), len(msgs))
 	}
 	return nil
+}
+
+// overall is the kind of a partial failure: retryable if any part is, so a
+// queue consumer retries rather than dead-letters a half-sent batch.
+func overall(errs []error) apperr.Kind {
+	for _, err := range errs {
+		if k := apperr.KindOf(err); apperr.Retryable(k) {
+			return k
+		}
+	}
+	return apperr.KindOf(errs[0])
 }
 
 // sendChunk sends msgs[idx...] as one batch and retries retryable failures.
