@@ -1,0 +1,10 @@
+package local
+
+import "github.com/pulsehub/pulsehub/shared/lambdafn"
+
+// Functions maps every deployable catalog function to the constructor its
+// functions/<name>/main.go passes to lambdafn.Run, so the local runtime runs
+// the same code as Lambda. Add one line per function.
+func Functions() map[string]lambdafn.Constructor {
+	return map[string]lambdafn.Constructor{}
+}

@@ -1,0 +1,414 @@
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/pulsehub/pulsehub/shared/catalog"
+	"github.com/pulsehub/pulsehub/shared/config"
+	"github.com/pulsehub/pulsehub/shared/lambdafn"
+	"github.com/pulsehub/pulsehub/shared/local/eventbus"
+	"github.com/pulsehub/pulsehub/shared/local/gateway"
+	"github.com/pulsehub/pulsehub/shared/local/sandbox"
+	"github.com/pulsehub/pulsehub/shared/store"
+)
+
+// Options configure a Runtime. Zero values take the defaults in SetDefaults.
+type Options struct {
+	Addr     string // listen address; PULSEHUB_ADDR or 127.0.0.1:8080
+	StateDir string // .local/dev
+	RepoDir  string // where localstack/stack.sh lives; "."
+	Prefix   string // physical resource prefix: "pulsehub" → table pulsehub-main
+	Catalog  catalog.Catalog
+	// Functions maps catalog names to constructors; Functions() by default.
+	Functions map[string]lambdafn.Constructor
+	// Seed runs after provisioning, before /healthz turns 200 (the demo workspace).
+	Seed func(ctx context.Context, rt *Runtime) error
+	// ReuseEndpoints uses AWS_ENDPOINT_URL_DYNAMODB/SQS from the environment
+	// when set instead of starting the emulators.
+	ReuseEndpoints bool
+	Providers      []sandbox.Provider
+	Console        fs.FS // the web console's files (web.Files()); nil serves a small page
+	Logger         *slog.Logger
+	FunctionLogs   io.Writer // where handlers log; os.Stderr
+	Gateway        gateway.Limits
+	// NoSchedules keeps the EventBridge schedules off (tests).
+	NoSchedules bool
+}
+
+// SetDefaults fills the zero fields.
+func (o *Options) SetDefaults() {
+	if o.Addr == "" {
+		o.Addr = cmpOr(os.Getenv("PULSEHUB_ADDR"), "127.0.0.1:8080")
+	}
+	if o.RepoDir == "" {
+		o.RepoDir = "."
+	}
+	if o.StateDir == "" {
+		o.StateDir = filepath.Join(o.RepoDir, ".local", "dev")
+	}
+	if o.Prefix == "" {
+		o.Prefix = "pulsehub"
+	}
+	if len(o.Catalog.Functions) == 0 {
+		o.Catalog = catalog.System()
+	}
+	if o.Functions == nil {
+		o.Functions = Functions()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if o.FunctionLogs == nil {
+		o.FunctionLogs = os.Stderr
+	}
+}
+
+// Runtime is the whole platform in one process. Run starts it; Close stops
+// everything it started.
+type Runtime struct {
+	opts    Options
+	log     *slog.Logger
+	metrics *Metrics
+	inv     *Invoker
+	ln      net.Listener
+	srv     *http.Server
+	baseURL string
+	ready   atomic.Bool
+	gw      atomic.Pointer[gateway.Gateway]
+
+	stack    *Stack
+	aws      aws.Config
+	res      Resources
+	bus      *eventbus.Bus
+	sandbox  *sandbox.Sandbox
+	mappings []*Mapping
+	stopBg   context.CancelFunc
+	bg       sync.WaitGroup
+	closed   sync.Once
+	closeErr error
+}
+
+// New returns a Runtime; nothing starts until Run.
+func New(opts Options) *Runtime {
+	opts.SetDefaults()
+	m := newMetrics()
+	return &Runtime{opts: opts, log: opts.Logger, metrics: m, inv: newInvoker("us-east-1", "000000000000", opts.Logger, m)}
+}
+
+// Run listens, serves /healthz (503 until ready) and starts everything:
+// emulators, provisioning, migrations, functions, triggers, the seed. It
+// returns once the runtime is ready, or with the first error (call Close
+// either way).
+func (r *Runtime) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", r.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("local: listen on %s (set PULSEHUB_ADDR to use another address): %w", r.opts.Addr, err)
+	}
+	r.ln = ln
+	r.baseURL = "http://" + ln.Addr().String()
+	sb, err := sandbox.New(sandbox.Options{BaseURL: r.baseURL, Logger: r.log, OutboxPath: filepath.Join(r.opts.StateDir, "outbox.jsonl")})
+	if err != nil {
+		return err
+	}
+	r.sandbox = sb
+	for _, p := range r.opts.Providers {
+		if err := sb.Register(p); err != nil {
+			return err
+		}
+	}
+	r.bus = eventbus.New(eventbus.Options{Catalog: r.opts.Catalog, Functions: r.opts.Catalog.Deployable(), Invoker: queued{r.inv}, Logger: r.log})
+	r.srv = &http.Server{Handler: r.routes(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := r.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			r.log.Error("http server", "err", err)
+		}
+	}()
+	r.log.Info("listening (starting)", "url", r.baseURL)
+	if err := r.start(ctx); err != nil {
+		return err
+	}
+	r.ready.Store(true)
+	return nil
+}
+
+func (r *Runtime) start(ctx context.Context) error {
+	if err := os.MkdirAll(filepath.Join(r.opts.StateDir, "keys"), 0o700); err != nil {
+		return fmt.Errorf("local: state dir: %w", err)
+	}
+	stack, err := StartStack(ctx, r.opts.RepoDir, r.opts.ReuseEndpoints, r.log)
+	if err != nil {
+		return err
+	}
+	r.stack = stack
+	// Functions build their AWS clients with config.LoadDefaultConfig, which
+	// reads the process environment: point it at the emulators and the bus.
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL_DYNAMODB":    stack.Endpoints.DynamoDB,
+		"AWS_ENDPOINT_URL_SQS":         stack.Endpoints.SQS,
+		"AWS_ENDPOINT_URL_EVENTBRIDGE": r.baseURL + eventsPath,
+	} {
+		os.Setenv(k, v)
+	}
+	for k, v := range map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"} {
+		if os.Getenv(k) == "" {
+			os.Setenv(k, v)
+		}
+	}
+	r.aws, err = awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("local: aws config: %w", err)
+	}
+	db, q := dynamodb.NewFromConfig(r.aws), sqs.NewFromConfig(r.aws)
+	if r.res, err = Provision(ctx, db, q, r.opts.Catalog, r.opts.Prefix); err != nil {
+		return err
+	}
+	secret, err := r.cursorSecret()
+	if err != nil {
+		return err
+	}
+	applied, err := store.Migrate(ctx, store.New(db, r.res.TableName, secret), store.Migrations(), r.log)
+	if err != nil {
+		return fmt.Errorf("local: migrations: %w", err)
+	}
+	if len(applied) > 0 {
+		r.log.Info("migrations applied", "ids", applied)
+	}
+	if err := r.buildFunctions(ctx, secret); err != nil {
+		return err
+	}
+	r.gw.Store(gateway.New(r.opts.Catalog, r.inv, gateway.Options{Logger: r.log, Stage: "local", Limits: r.opts.Gateway}))
+	r.metrics.gauge("pulsehub_websocket_connections", "Open WebSocket connections.", func() float64 {
+		if g := r.gw.Load(); g != nil {
+			return float64(g.Connections())
+		}
+		return 0
+	})
+
+	bgCtx, cancel := context.WithCancel(context.Background())
+	r.stopBg = cancel
+	for _, fn := range r.opts.Catalog.Deployable() {
+		if fn.Queue == nil {
+			continue
+		}
+		m := &Mapping{
+			Function: fn.Name, QueueURL: r.res.QueueURLs[fn.Queue.Queue], QueueARN: r.res.QueueARNs[fn.Queue.Queue],
+			Region: r.aws.Region, BatchSize: fn.Queue.BatchSize, BatchWindow: fn.Queue.BatchWindow,
+			Pollers: cmpInt(fn.Queue.MaxConcurrency, 2), SQS: q, Invoker: queued{r.inv}, Logger: r.log,
+		}
+		m.Start()
+		r.mappings = append(r.mappings, m)
+	}
+	if !r.opts.NoSchedules {
+		if err := r.bus.StartSchedules(bgCtx); err != nil {
+			return err
+		}
+	}
+	r.bg.Add(1)
+	go func() { defer r.bg.Done(); r.sampleQueues(bgCtx, q) }()
+
+	if r.opts.Seed != nil {
+		if err := r.opts.Seed(ctx, r); err != nil {
+			return fmt.Errorf("local: seed: %w", err)
+		}
+	}
+	return nil
+}
+
+func cmpInt(a, b int) int {
+	if a != 0 {
+		return a
+	}
+	return b
+}
+
+// cursorSecret is persisted so pagination cursors survive restarts.
+func (r *Runtime) cursorSecret() ([]byte, error) {
+	path := filepath.Join(r.opts.StateDir, "cursor-secret")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		return []byte(strings.TrimSpace(string(b))), nil
+	}
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw)
+	s := hex.EncodeToString(raw)
+	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("local: write %s: %w", path, err)
+	}
+	return []byte(s), nil
+}
+
+// FunctionEnv is the environment a function sees locally: what the CDK
+// stack sets in AWS, pointed at the local resources.
+func (r *Runtime) FunctionEnv(secret []byte) map[string]string {
+	return FunctionEnv(r.res, r.opts.Catalog, r.baseURL, r.opts.StateDir, secret)
+}
+
+// FunctionEnv builds the environment for every function from the resources.
+func FunctionEnv(res Resources, cat catalog.Catalog, baseURL, stateDir string, secret []byte) map[string]string {
+	keys := "file:" + filepath.Join(stateDir, "keys")
+	env := map[string]string{
+		catalog.EnvTable:       res.TableName,
+		catalog.EnvBus:         cat.Bus.Name,
+		catalog.EnvWSEndpoint:  baseURL + "/ws",
+		catalog.EnvKMSKey:      keys,
+		catalog.EnvJWTSecret:   keys,
+		catalog.EnvSecrets:     "pulsehub/local",
+		catalog.EnvPublicURL:   baseURL,
+		catalog.EnvOpenAIBase:  baseURL + "/sandbox/openai/v1",
+		config.EnvLogFormat:    "text",
+		config.EnvCursorSecret: string(secret),
+	}
+	for _, q := range cat.Queues {
+		env[q.EnvKey()] = res.QueueURLs[q.Name]
+		env[q.DLQEnvKey()] = res.QueueURLs[q.DLQName()]
+	}
+	for _, p := range []string{"shopify", "meta", "gtm", "sendgrid", "twilio", "fcm", "whatsapp", "openai"} {
+		env["PROVIDER_URL_"+strings.ToUpper(p)] = baseURL + "/sandbox/" + p
+	}
+	return env
+}
+
+// Lookup returns an environment lookup: env first, then the process
+// environment (so LOG_LEVEL and the like can be overridden).
+func Lookup(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		if v, ok := env[k]; ok {
+			return v, true
+		}
+		return os.LookupEnv(k)
+	}
+}
+
+// buildFunctions runs each deployable function's constructor once, like a
+// warm Lambda execution environment.
+func (r *Runtime) buildFunctions(ctx context.Context, secret []byte) error {
+	env := Lookup(r.FunctionEnv(secret))
+	var missing []string
+	for _, fn := range r.opts.Catalog.Deployable() {
+		if r.opts.Functions[fn.Name] == nil {
+			missing = append(missing, fn.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("local: no constructor for %s in shared/local/functions.go", strings.Join(missing, ", "))
+	}
+	for _, fn := range r.opts.Catalog.Deployable() {
+		h, err := BuildFunction(ctx, fn, r.opts.Functions[fn.Name], env, r.opts.FunctionLogs)
+		if err != nil {
+			return err
+		}
+		r.inv.add(fn, h)
+	}
+	return nil
+}
+
+// BuildFunction runs one constructor with the dependencies lambdafn.Run would give it.
+func BuildFunction(ctx context.Context, fn catalog.Function, build lambdafn.Constructor, lookup func(string) (string, bool), logs io.Writer) (any, error) {
+	d, err := lambdafn.NewDeps(ctx, fn.Name, lookup, logs)
+	if err != nil {
+		return nil, err
+	}
+	h, err := build(ctx, d)
+	if err != nil {
+		return nil, fmt.Errorf("local: %s: init failed: %w", fn.Name, err)
+	}
+	return h, nil
+}
+
+// sampleQueues refreshes the queue-depth gauges.
+func (r *Runtime) sampleQueues(ctx context.Context, q *sqs.Client) {
+	for {
+		for name, url := range r.res.QueueURLs {
+			out, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url), AttributeNames: []sqstypes.QueueAttributeName{
+				sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
+			}})
+			if err != nil {
+				continue
+			}
+			var vis, inflight float64
+			fmt.Sscan(out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessages)], &vis)
+			fmt.Sscan(out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible)], &inflight)
+			r.metrics.setQueueDepth(name, vis, inflight)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
+
+// URL is the runtime's base URL, e.g. http://127.0.0.1:8080.
+func (r *Runtime) URL() string { return r.baseURL }
+
+// Ready reports whether /healthz answers 200.
+func (r *Runtime) Ready() bool { return r.ready.Load() }
+
+// AWS is the SDK configuration pointing at the emulators (valid after start).
+func (r *Runtime) AWS() aws.Config { return r.aws }
+
+// Resources are the provisioned table and queues.
+func (r *Runtime) Resources() Resources { return r.res }
+
+// Invoker runs the built functions.
+func (r *Runtime) Invoker() *Invoker { return r.inv }
+
+// Bus is the EventBridge emulator.
+func (r *Runtime) Bus() *eventbus.Bus { return r.bus }
+
+// Sandbox is the provider sandbox (outbox, providers, callbacks).
+func (r *Runtime) Sandbox() *sandbox.Sandbox { return r.sandbox }
+
+// Close shuts down gracefully: stop pollers and schedules, drain in-flight
+// invocations, close WebSockets and the server, stop the emulators it started.
+func (r *Runtime) Close() error {
+	r.closed.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var errs []error
+		r.ready.Store(false)
+		if r.stopBg != nil {
+			r.stopBg()
+		}
+		for _, m := range r.mappings {
+			errs = append(errs, m.Stop(ctx))
+		}
+		if r.bus != nil {
+			errs = append(errs, r.bus.Close(ctx))
+		}
+		if g := r.gw.Load(); g != nil {
+			errs = append(errs, g.Close(ctx))
+		}
+		if r.srv != nil {
+			errs = append(errs, r.srv.Shutdown(ctx))
+		}
+		errs = append(errs, r.inv.close(ctx))
+		if r.sandbox != nil {
+			r.sandbox.Callbacks.Wait()
+		}
+		r.bg.Wait()
+		errs = append(errs, r.stack.Close(ctx))
+		r.closeErr = errors.Join(errs...)
+	})
+	return r.closeErr
+}
