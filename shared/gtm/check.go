@@ -85,6 +85,9 @@ func (c *Checker) Check(ctx context.Context, token, accountID, containerID, writ
 	if accountID == "" || containerID == "" {
 		return Status{}, apperr.E(apperr.Invalid, "gtm: accountId and containerId (numeric ids from the container's URL in Tag Manager) are required")
 	}
+	if token == "" {
+		return Status{}, apperr.E(apperr.Unauthorized, "gtm: no Tag Manager API token; set the GTM integration's apiToken secret")
+	}
 	u := c.base + "/tagmanager/v2/accounts/" + url.PathEscape(accountID) + "/containers/" + url.PathEscape(containerID) + "/versions:live"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
