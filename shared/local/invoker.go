@@ -215,3 +215,12 @@ func newRequestID() string {
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
+
+// InvokeOnce runs handler h of fn once on payload through the same path as
+// the runtime (lambda.NewHandler, lambdacontext, timeout, panic recovery);
+// for `pulsehub invoke`.
+func InvokeOnce(ctx context.Context, fn catalog.Function, h any, payload []byte) ([]byte, error) {
+	inv := newInvoker("us-east-1", "000000000000", slog.New(slog.DiscardHandler), newMetrics())
+	inv.add(fn, h)
+	return inv.Invoke(ctx, fn.Name, payload)
+}

@@ -242,9 +242,15 @@ func cmpInt(a, b int) int {
 	return b
 }
 
-// cursorSecret is persisted so pagination cursors survive restarts.
-func (r *Runtime) cursorSecret() ([]byte, error) {
-	path := filepath.Join(r.opts.StateDir, "cursor-secret")
+func (r *Runtime) cursorSecret() ([]byte, error) { return CursorSecret(r.opts.StateDir) }
+
+// CursorSecret returns the local deployment's cursor secret, created once
+// under stateDir so pagination cursors survive restarts.
+func CursorSecret(stateDir string) ([]byte, error) {
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("local: state dir: %w", err)
+	}
+	path := filepath.Join(stateDir, "cursor-secret")
 	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
 		return []byte(strings.TrimSpace(string(b))), nil
 	}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/pulsehub/pulsehub/shared/catalog"
+	"github.com/pulsehub/pulsehub/shared/local"
+	"github.com/pulsehub/pulsehub/shared/store"
+)
+
+func invokeCommand() command {
+	return command{
+		summary: "run one function on one event file and print its response",
+		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			fs := newFlags("invoke", "invoke FUNCTION --event FILE", stderr)
+			eventFile := fs.String("event", "", "the event JSON (see events/)")
+			state := fs.String("state", ".local/dev", "state directory shared with `pulsehub dev`")
+			url := fs.String("url", "", "base URL of a running `pulsehub dev` (default http://$PULSEHUB_ADDR or http://127.0.0.1:8080)")
+			// Accept FUNCTION before or after the flags.
+			var name string
+			if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+				name, args = args[0], args[1:]
+			}
+			if err := parse(fs, args); err != nil {
+				return err
+			}
+			if name == "" && fs.NArg() > 0 {
+				name = fs.Arg(0)
+			}
+			if name == "" || *eventFile == "" {
+				fs.Usage()
+				return errUsage
+			}
+			cat := catalog.System()
+			fn, ok := cat.Function(name)
+			if !ok || fn.Planned {
+				var names []string
+				for _, f := range cat.Deployable() {
+					names = append(names, f.Name)
+				}
+				return fmt.Errorf("unknown function %q (have: %s)", name, strings.Join(names, ", "))
+			}
+			data, err := os.ReadFile(*eventFile)
+			if err != nil {
+				return err
+			}
+			if _, err := local.DecodeEvent(fn, data); err != nil {
+				return fmt.Errorf("%s: %w", *eventFile, err)
+			}
+			build := local.Functions()[name]
+			if build == nil {
+				return fmt.Errorf("function %q has no constructor in shared/local/functions.go", name)
+			}
+			log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+			secret, res, err := prepare(ctx, cat, *state, log)
+			if err != nil {
+				return err
+			}
+			base := *url
+			if base == "" {
+				base = "http://" + addrOr(os.Getenv("PULSEHUB_ADDR"), "127.0.0.1:8080")
+			}
+			env := local.FunctionEnv(res, cat, base, *state, secret)
+			os.Setenv("AWS_ENDPOINT_URL_EVENTBRIDGE", base+"/_aws/events")
+			h, err := local.BuildFunction(ctx, fn, build, local.Lookup(env), stderr)
+			if err != nil {
+				return err
+			}
+			out, err := local.InvokeOnce(ctx, fn, h, data)
+			if err != nil {
+				return err
+			}
+			var pretty bytes.Buffer
+			if json.Indent(&pretty, out, "", "  ") != nil {
+				pretty.Write(out)
+			}
+			fmt.Fprintln(stdout, pretty.String())
+			return nil
+		},
+	}
+}
+
+func addrOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// prepare finds the emulators (AWS_ENDPOINT_URL_* or a running dev stack,
+// starting it if needed), provisions the resources and runs migrations.
+func prepare(ctx context.Context, cat catalog.Catalog, state string, log *slog.Logger) ([]byte, local.Resources, error) {
+	if _, ok := local.EnvEndpoints(os.LookupEnv); !ok {
+		if e, ok := local.DevEnvFile("."); ok && reachable(ctx, e) {
+			os.Setenv("AWS_ENDPOINT_URL_DYNAMODB", e.DynamoDB)
+			os.Setenv("AWS_ENDPOINT_URL_SQS", e.SQS)
+		} else {
+			st, err := local.StartStack(ctx, ".", false, log)
+			if err != nil {
+				return nil, local.Resources{}, err
+			}
+			// Left running for the next invoke or `pulsehub dev`; `make localstack-down` stops it.
+			os.Setenv("AWS_ENDPOINT_URL_DYNAMODB", st.Endpoints.DynamoDB)
+			os.Setenv("AWS_ENDPOINT_URL_SQS", st.Endpoints.SQS)
+		}
+	}
+	for k, v := range map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"} {
+		if os.Getenv(k) == "" {
+			os.Setenv(k, v)
+		}
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, local.Resources{}, err
+	}
+	if err := os.MkdirAll(filepath.Join(state, "keys"), 0o700); err != nil {
+		return nil, local.Resources{}, err
+	}
+	secret, err := local.CursorSecret(state)
+	if err != nil {
+		return nil, local.Resources{}, err
+	}
+	db := dynamodb.NewFromConfig(cfg)
+	res, err := local.Provision(ctx, db, sqs.NewFromConfig(cfg), cat, "pulsehub")
+	if err != nil {
+		return nil, local.Resources{}, err
+	}
+	if _, err := store.Migrate(ctx, store.New(db, res.TableName, secret), store.Migrations(), log); err != nil {
+		return nil, local.Resources{}, fmt.Errorf("migrations: %w", err)
+	}
+	return secret, res, nil
+}
+
+// reachable checks that the dev stack named in its env file still answers.
+func reachable(ctx context.Context, e local.Endpoints) bool {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion("us-east-1"))
+	if err != nil {
+		return false
+	}
+	_, err = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(e.DynamoDB) }).
+		ListTables(ctx, &dynamodb.ListTablesInput{Limit: aws.Int32(1)})
+	return err == nil
+}
