@@ -57,6 +57,9 @@ type Bus struct {
 	Source string // the source of every event PulseHub publishes
 }
 
+// MetricsNamespace is the CloudWatch namespace of PulseHub's business metrics.
+const MetricsNamespace = "PulseHub"
+
 // Environment keys shared by several functions. Function-specific keys are
 // listed in Function.Env.
 const (
