@@ -153,6 +153,16 @@ func (r *Runtime) Run(ctx context.Context) error {
 }
 
 func (r *Runtime) start(ctx context.Context) error {
+	// Fail before starting anything when a function cannot run.
+	var missing []string
+	for _, fn := range r.opts.Catalog.Deployable() {
+		if r.opts.Functions[fn.Name] == nil {
+			missing = append(missing, fn.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("local: no constructor for %s in shared/local/functions.go", strings.Join(missing, ", "))
+	}
 	if err := os.MkdirAll(filepath.Join(r.opts.StateDir, "keys"), 0o700); err != nil {
 		return fmt.Errorf("local: state dir: %w", err)
 	}
@@ -309,15 +319,6 @@ func Lookup(env map[string]string) func(string) (string, bool) {
 // warm Lambda execution environment.
 func (r *Runtime) buildFunctions(ctx context.Context, secret []byte) error {
 	env := Lookup(r.FunctionEnv(secret))
-	var missing []string
-	for _, fn := range r.opts.Catalog.Deployable() {
-		if r.opts.Functions[fn.Name] == nil {
-			missing = append(missing, fn.Name)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("local: no constructor for %s in shared/local/functions.go", strings.Join(missing, ", "))
-	}
 	for _, fn := range r.opts.Catalog.Deployable() {
 		h, err := BuildFunction(ctx, fn, r.opts.Functions[fn.Name], env, r.opts.FunctionLogs)
 		if err != nil {
