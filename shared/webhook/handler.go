@@ -27,12 +27,13 @@ const MaxBody = 200 << 10
 
 // Credentials are one tenant's webhook secrets, decrypted.
 type Credentials struct {
-	ShopifySecrets    []string // current first, then the previous one during a rotation window
-	MetaAppSecrets    []string // Meta app secret(s); WhatsApp Cloud callbacks are signed with it too
-	MetaVerifyToken   string
-	TwilioAuthToken   string
-	SendGridPublicKey string   // base64 DER (as shown in SendGrid's settings)
-	AllowedOrigins    []string // storefront origins allowed to POST /collect from a browser; empty allows any
+	ShopifySecrets      []string // current first, then the previous one during a rotation window
+	MetaAppSecrets      []string // Meta app secret(s); WhatsApp Cloud callbacks are signed with it too
+	MetaVerifyToken     string
+	WhatsAppVerifyToken string
+	TwilioAuthToken     string
+	SendGridPublicKey   string   // base64 DER (as shown in SendGrid's settings)
+	AllowedOrigins      []string // storefront origins allowed to POST /collect from a browser; empty allows any
 }
 
 // Directory resolves tenants from verified provider identifiers and returns
@@ -343,7 +344,11 @@ func (h *Handler) metaHandshake(ctx context.Context, r request) (events.APIGatew
 		}
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	challenge, ok := MetaHandshake(r.query, creds.MetaVerifyToken)
+	token := creds.MetaVerifyToken
+	if strings.HasSuffix(r.path, "/whatsapp") {
+		token = creds.WhatsAppVerifyToken
+	}
+	challenge, ok := MetaHandshake(r.query, token)
 	if !ok {
 		return problem(403, "verify token does not match"), nil
 	}

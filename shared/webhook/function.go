@@ -1,0 +1,147 @@
+package webhook
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/pulsehub/pulsehub/shared/apperr"
+	"github.com/pulsehub/pulsehub/shared/catalog"
+	"github.com/pulsehub/pulsehub/shared/integration"
+	"github.com/pulsehub/pulsehub/shared/lambdafn"
+	"github.com/pulsehub/pulsehub/shared/pii"
+	"github.com/pulsehub/pulsehub/shared/queue"
+	"github.com/pulsehub/pulsehub/shared/store"
+)
+
+// NewFunction builds the webhooks function (lambdafn.Constructor).
+func NewFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
+	tbl := store.New(dynamodb.NewFromConfig(d.AWS), d.Config.TableName, d.Config.CursorSecret)
+	var k pii.KMS
+	if !strings.HasPrefix(d.Config.KMSKeyID, "file:") {
+		k = kms.NewFromConfig(d.AWS)
+	}
+	cipher, err := pii.New(ctx, d.Config.KMSKeyID, tbl, k, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	dir := NewDirectory(integration.NewStore(tbl, cipher, time.Now), time.Minute, time.Now)
+	q := sqsQueue{s: queue.New(sqs.NewFromConfig(d.AWS)), url: d.Config.QueueURL(catalog.QueueIngest)}
+	h := New(d.Logger, dir, q, d.Config.PublicBaseURL, time.Now)
+	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		return h.Handle(ctx, ev)
+	}, nil
+}
+
+type sqsQueue struct {
+	s   *queue.Sender
+	url string
+}
+
+func (q sqsQueue) Send(ctx context.Context, bodies [][]byte) error {
+	if len(bodies) == 1 {
+		return q.s.Send(ctx, q.url, bodies[0], nil)
+	}
+	msgs := make([]queue.Message, len(bodies))
+	for i, b := range bodies {
+		msgs[i] = queue.Message{Body: b}
+	}
+	return q.s.SendBatch(ctx, q.url, msgs)
+}
+
+// IntegrationDirectory adapts integration.Store to the handler, caching each tenant's
+// credentials for ttl: a rotated secret is accepted alongside the previous
+// one, so a short staleness never rejects a valid webhook.
+type IntegrationDirectory struct {
+	s   *integration.Store
+	ttl time.Duration
+	now func() time.Time
+
+	mu    sync.Mutex
+	creds map[string]cachedCreds
+}
+
+type cachedCreds struct {
+	c   Credentials
+	exp time.Time
+}
+
+// NewDirectory returns a Directory over s.
+func NewDirectory(s *integration.Store, ttl time.Duration, now func() time.Time) *IntegrationDirectory {
+	return &IntegrationDirectory{s: s, ttl: ttl, now: now, creds: map[string]cachedCreds{}}
+}
+
+func (d *IntegrationDirectory) TenantForShop(ctx context.Context, v string) (string, error) {
+	return d.s.TenantForShop(ctx, v)
+}
+func (d *IntegrationDirectory) TenantForWriteKey(ctx context.Context, v string) (string, error) {
+	return d.s.TenantForWriteKey(ctx, v)
+}
+func (d *IntegrationDirectory) TenantForMeta(ctx context.Context, v string) (string, error) {
+	return d.s.TenantForMeta(ctx, v)
+}
+func (d *IntegrationDirectory) TenantForWhatsApp(ctx context.Context, v string) (string, error) {
+	return d.s.TenantForWhatsApp(ctx, v)
+}
+
+// Credentials gathers the tenant's webhook secrets from its integrations.
+func (d *IntegrationDirectory) Credentials(ctx context.Context, tenant string) (Credentials, error) {
+	d.mu.Lock()
+	c, ok := d.creds[tenant]
+	d.mu.Unlock()
+	if ok && d.now().Before(c.exp) {
+		return c.c, nil
+	}
+	get := func(name string) (integration.Settings, error) {
+		s, err := d.s.Get(ctx, tenant, name)
+		if apperr.KindOf(err) == apperr.NotFound {
+			return integration.Settings{Config: map[string]string{}, Secrets: map[string]string{}}, nil
+		}
+		return s, err
+	}
+	var out Credentials
+	for _, name := range []string{integration.Shopify, integration.Meta, integration.WhatsApp, integration.Twilio, integration.SendGrid, integration.GTM} {
+		s, err := get(name)
+		if err != nil {
+			return Credentials{}, err
+		}
+		switch name {
+		case integration.Shopify:
+			out.ShopifySecrets = nonEmpty(s.Secrets["webhookSecret"], s.Secrets["previousWebhookSecret"])
+		case integration.Meta:
+			out.MetaAppSecrets = append(out.MetaAppSecrets, nonEmpty(s.Secrets["appSecret"])...)
+			out.MetaVerifyToken = s.Secrets["verifyToken"]
+		case integration.WhatsApp:
+			out.MetaAppSecrets = append(out.MetaAppSecrets, nonEmpty(s.Secrets["appSecret"])...)
+			out.WhatsAppVerifyToken = s.Secrets["verifyToken"]
+		case integration.Twilio:
+			out.TwilioAuthToken = s.Secrets["authToken"]
+		case integration.SendGrid:
+			out.SendGridPublicKey = s.Config["webhookPublicKey"]
+		case integration.GTM:
+			for _, o := range strings.FieldsFunc(s.Config["allowedOrigins"], func(r rune) bool { return r == ',' || r == ' ' }) {
+				out.AllowedOrigins = append(out.AllowedOrigins, o)
+			}
+		}
+	}
+	d.mu.Lock()
+	d.creds[tenant] = cachedCreds{c: out, exp: d.now().Add(d.ttl)}
+	d.mu.Unlock()
+	return out, nil
+}
+
+func nonEmpty(vs ...string) []string {
+	var out []string
+	for _, v := range vs {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
