@@ -1,0 +1,94 @@
+package ingest
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/pulsehub/pulsehub/shared/batch"
+	"github.com/pulsehub/pulsehub/shared/bus"
+	"github.com/pulsehub/pulsehub/shared/catalog"
+	"github.com/pulsehub/pulsehub/shared/idem"
+	"github.com/pulsehub/pulsehub/shared/lambdafn"
+	"github.com/pulsehub/pulsehub/shared/pii"
+	"github.com/pulsehub/pulsehub/shared/profile"
+	"github.com/pulsehub/pulsehub/shared/queue"
+	"github.com/pulsehub/pulsehub/shared/store"
+)
+
+// sweepEvery bounds how often one instance looks for abandoned checkouts.
+const sweepEvery = time.Minute
+
+// NewFunction builds the ingest function (lambdafn.Constructor): an SQS
+// consumer reporting partial batch failures, dead-lettering poison messages
+// with the reason.
+func NewFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
+	tbl := store.New(dynamodb.NewFromConfig(d.AWS), d.Config.TableName, d.Config.CursorSecret)
+	var k pii.KMS
+	if !strings.HasPrefix(d.Config.KMSKeyID, "file:") {
+		k = kms.NewFromConfig(d.AWS)
+	}
+	cipher, err := pii.New(ctx, d.Config.KMSKeyID, tbl, k, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	sys := catalog.System()
+	profiles := profile.NewStore(tbl, cipher, time.Now)
+	pub := bus.New(eventbridge.NewFromConfig(d.AWS), d.Config.BusName, sys.Bus.Source)
+	p := NewProcessor(d.Logger, profiles, idem.New(tbl, time.Now), pub)
+	q, _ := sys.Queue(catalog.QueueIngest)
+	dlq := queue.NewDLQ(sqs.NewFromConfig(d.AWS), d.Config.QueueURL(q.DLQName()))
+	h := batch.Handler(d.Logger, dlq, func(ctx context.Context, m events.SQSMessage) error {
+		return p.Process(ctx, []byte(m.Body))
+	}, batch.Concurrency(4))
+	sw := &sweeper{p: p, every: sweepEvery}
+	return func(ctx context.Context, e events.SQSEvent) (events.SQSEventResponse, error) {
+		res, err := h(ctx, e)
+		sw.maybe(ctx, time.Now())
+		return res, err
+	}, nil
+}
+
+// sweeper runs the abandoned-checkout sweep after a batch, at most once per
+// interval per instance; a failure is logged and retried next time.
+type sweeper struct {
+	p     *Processor
+	every time.Duration
+	mu    sync.Mutex
+	last  time.Time
+}
+
+func (s *sweeper) maybe(ctx context.Context, now time.Time) {
+	s.mu.Lock()
+	if now.Sub(s.last) < s.every {
+		s.mu.Unlock()
+		return
+	}
+	s.last = now
+	s.mu.Unlock()
+	if err := s.p.SweepAbandoned(ctx, now); err != nil {
+		s.p.log.WarnContext(ctx, "abandoned checkout sweep failed", "err", err)
+	}
+}
+
+// SweepAbandoned marks checkouts open for profile.AbandonAfter as abandoned
+// and publishes checkout.abandoned for each.
+func (p *Processor) SweepAbandoned(ctx context.Context, now time.Time) error {
+	done, err := p.profiles.AbandonDue(ctx, now, 100)
+	for _, c := range done {
+		perr := p.publish(ctx, c.Tenant, catalog.EventCheckoutAbandoned, "checkout#"+c.Token, map[string]any{
+			"customerId": c.CustomerID, "token": c.Token, "total": float64(c.TotalCents) / 100, "currency": c.Currency,
+			"url": c.URL, "updatedAt": c.UpdatedAt})
+		if perr != nil && err == nil {
+			err = perr
+		}
+	}
+	return err
+}

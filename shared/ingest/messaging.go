@@ -1,0 +1,215 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pulsehub/pulsehub/shared/catalog"
+	"github.com/pulsehub/pulsehub/shared/profile"
+)
+
+// SMS keywords (carrier-standard opt-out and opt-in words).
+var (
+	optOut = map[string]bool{"STOP": true, "UNSUBSCRIBE": true, "END": true, "QUIT": true, "STOPALL": true, "REVOKE": true, "OPTOUT": true, "CANCEL": true}
+	optIn  = map[string]bool{"START": true, "UNSTOP": true}
+)
+
+// Keyword returns the consent state an inbound SMS body asks for ("" none).
+// HELP changes nothing.
+func Keyword(body string) string {
+	w := strings.ToUpper(strings.Trim(strings.TrimSpace(body), ".!"))
+	switch {
+	case optOut[w]:
+		return profile.Unsubscribed
+	case optIn[w]:
+		return profile.Subscribed
+	}
+	return ""
+}
+
+func (p *Processor) twilio(ctx context.Context, env Envelope) error {
+	var f map[string]string
+	if err := json.Unmarshal(env.Body, &f); err != nil {
+		return invalid(env, err)
+	}
+	sid := f["MessageSid"]
+	if sid == "" {
+		sid = f["SmsSid"]
+	}
+	phone := f["To"]
+	if env.Topic == "twilio/inbound" {
+		phone = f["From"]
+	}
+	if phone == "" || sid == "" {
+		return invalid(env, fmt.Errorf("twilio callback without MessageSid or phone"))
+	}
+	r, err := p.profiles.Resolve(ctx, env.Tenant, profile.Identity{Phone: phone})
+	if err != nil {
+		return err
+	}
+	at := env.TriggeredAt
+	if env.Topic == "twilio/inbound" {
+		if _, err := p.profiles.RecordEvent(ctx, env.Tenant, r.CustomerID, profile.Event{EventID: sid, Type: "sms.inbound", Channel: "sms", Source: env.Source,
+			Properties: map[string]any{"keyword": strings.ToUpper(strings.TrimSpace(f["Body"]))}}, at); err != nil {
+			return err
+		}
+		if state := Keyword(f["Body"]); state != "" {
+			return p.consent(ctx, env, r.CustomerID, "sms", state, strings.ToUpper(strings.TrimSpace(f["Body"])), at)
+		}
+		return nil
+	}
+	status := f["MessageStatus"]
+	if _, err := p.profiles.RecordEvent(ctx, env.Tenant, r.CustomerID, profile.Event{EventID: sid + "-" + status, Type: "sms." + status, Channel: "sms", Source: env.Source,
+		Properties: map[string]any{"providerMessageId": sid, "errorCode": f["ErrorCode"]}}, at); err != nil {
+		return err
+	}
+	return p.delivery(ctx, env, r.CustomerID, "sms", "twilio", sid, status, at)
+}
+
+// delivery publishes delivery and engagement for the send/analytics side,
+// which finds the message by provider message id.
+func (p *Processor) delivery(ctx context.Context, env Envelope, cid, channel, provider, msgID, status string, at time.Time) error {
+	dt := ""
+	switch status {
+	case "delivered", "read", "failed", "undelivered", "bounce", "dropped", "sent":
+		dt = catalog.EventMessageDelivered
+	case "open", "click":
+		dt = catalog.EventMessageEngaged
+	default:
+		return nil
+	}
+	return p.publish(ctx, env.Tenant, dt, provider+"#"+msgID+"#"+status, map[string]any{
+		"customerId": cid, "channel": channel, "provider": provider, "providerMessageId": msgID, "status": status, "at": at.UTC().Format(time.RFC3339Nano)})
+}
+
+type sendgridEvent struct {
+	Email     string `json:"email"`
+	Event     string `json:"event"`
+	EventID   string `json:"sg_event_id"`
+	MessageID string `json:"sg_message_id"`
+	Timestamp int64  `json:"timestamp"`
+	URL       string `json:"url"`
+	Reason    string `json:"reason"`
+	GroupID   int64  `json:"asm_group_id"`
+}
+
+func (p *Processor) sendgrid(ctx context.Context, env Envelope) error {
+	var evs []sendgridEvent
+	if err := json.Unmarshal(env.Body, &evs); err != nil {
+		return invalid(env, err)
+	}
+	for _, e := range evs {
+		if e.Email == "" || e.Event == "" {
+			continue
+		}
+		r, err := p.profiles.Resolve(ctx, env.Tenant, profile.Identity{Email: e.Email})
+		if err != nil {
+			return err
+		}
+		at := time.Unix(e.Timestamp, 0).UTC()
+		if e.Timestamp == 0 {
+			at = env.TriggeredAt
+		}
+		id := e.EventID
+		if id == "" {
+			id = e.MessageID + "-" + e.Event + "-" + strconv.FormatInt(e.Timestamp, 10)
+		}
+		msgID, _, _ := strings.Cut(e.MessageID, ".")
+		if _, err := p.profiles.RecordEvent(ctx, env.Tenant, r.CustomerID, profile.Event{EventID: id, Type: "email." + e.Event, Channel: "email", Source: env.Source,
+			Properties: map[string]any{"providerMessageId": msgID, "url": e.URL, "reason": e.Reason}}, at); err != nil {
+			return err
+		}
+		switch e.Event {
+		case "unsubscribe", "group_unsubscribe", "spamreport":
+			err = p.consent(ctx, env, r.CustomerID, "email", profile.Unsubscribed, e.Event, at)
+		case "group_resubscribe":
+			err = p.consent(ctx, env, r.CustomerID, "email", profile.Subscribed, e.Event, at)
+		default:
+			err = p.delivery(ctx, env, r.CustomerID, "email", "sendgrid", msgID, e.Event, at)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type waPayload struct {
+	Entry []struct {
+		Changes []struct {
+			Value struct {
+				Messages []struct {
+					From      string `json:"from"`
+					ID        string `json:"id"`
+					Timestamp string `json:"timestamp"`
+					Type      string `json:"type"`
+					Text      struct {
+						Body string `json:"body"`
+					} `json:"text"`
+				} `json:"messages"`
+				Statuses []struct {
+					ID          string `json:"id"`
+					Status      string `json:"status"`
+					Timestamp   string `json:"timestamp"`
+					RecipientID string `json:"recipient_id"`
+				} `json:"statuses"`
+			} `json:"value"`
+		} `json:"changes"`
+	} `json:"entry"`
+}
+
+func unixString(s string, def time.Time) time.Time {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return def
+	}
+	return time.Unix(n, 0).UTC()
+}
+
+// whatsapp records inbound messages (they open the 24-hour customer-service
+// window: lastEngagement["whatsapp"]) and message statuses.
+func (p *Processor) whatsapp(ctx context.Context, env Envelope) error {
+	var w waPayload
+	if err := json.Unmarshal(env.Body, &w); err != nil {
+		return invalid(env, err)
+	}
+	for _, e := range w.Entry {
+		for _, c := range e.Changes {
+			for _, m := range c.Value.Messages {
+				r, err := p.profiles.Resolve(ctx, env.Tenant, profile.Identity{Phone: "+" + strings.TrimPrefix(m.From, "+")})
+				if err != nil {
+					return err
+				}
+				at := unixString(m.Timestamp, env.TriggeredAt)
+				if _, err := p.profiles.RecordEvent(ctx, env.Tenant, r.CustomerID, profile.Event{EventID: m.ID, Type: "whatsapp.inbound", Channel: "whatsapp", Source: env.Source,
+					Properties: map[string]any{"type": m.Type}}, at); err != nil {
+					return err
+				}
+				if st := Keyword(m.Text.Body); st != "" {
+					if err := p.consent(ctx, env, r.CustomerID, "whatsapp", st, strings.ToUpper(m.Text.Body), at); err != nil {
+						return err
+					}
+				}
+			}
+			for _, s := range c.Value.Statuses {
+				r, err := p.profiles.Resolve(ctx, env.Tenant, profile.Identity{Phone: "+" + strings.TrimPrefix(s.RecipientID, "+")})
+				if err != nil {
+					return err
+				}
+				at := unixString(s.Timestamp, env.TriggeredAt)
+				if _, err := p.profiles.RecordEvent(ctx, env.Tenant, r.CustomerID, profile.Event{EventID: s.ID + "-" + s.Status, Type: "whatsapp." + s.Status, Channel: "whatsapp", Source: env.Source,
+					Properties: map[string]any{"providerMessageId": s.ID}}, at); err != nil {
+					return err
+				}
+				if err := p.delivery(ctx, env, r.CustomerID, "whatsapp", "whatsapp", s.ID, s.Status, at); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,381 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pulsehub/pulsehub/shared/apperr"
+	"github.com/pulsehub/pulsehub/shared/bus"
+	"github.com/pulsehub/pulsehub/shared/catalog"
+	"github.com/pulsehub/pulsehub/shared/profile"
+	"github.com/pulsehub/pulsehub/shared/shopify"
+)
+
+// Idem runs work once per key (idem.Store).
+type Idem interface {
+	Do(ctx context.Context, scope, key string, ttl time.Duration, fn func(ctx context.Context) ([]byte, error)) ([]byte, bool, error)
+}
+
+// Publisher publishes domain events (bus.Publisher).
+type Publisher interface {
+	Publish(ctx context.Context, events ...bus.Event) error
+}
+
+// dedupeTTL covers providers' retry windows (Shopify retries for 48 h).
+const dedupeTTL = 7 * 24 * time.Hour
+
+// Processor applies envelopes to customer data.
+type Processor struct {
+	log      *slog.Logger
+	profiles *profile.Store
+	idem     Idem
+	bus      Publisher
+}
+
+// NewProcessor returns a Processor.
+func NewProcessor(log *slog.Logger, p *profile.Store, i Idem, b Publisher) *Processor {
+	return &Processor{log: log, profiles: p, idem: i, bus: b}
+}
+
+// DedupeKey is the business identity of an envelope. For Shopify it is the
+// event id and topic when Shopify sent X-Shopify-Event-Id (one event reaches
+// several subscriptions with distinct webhook ids), else the webhook id.
+func DedupeKey(e Envelope) string {
+	if ev := e.Headers["x-shopify-event-id"]; ev != "" {
+		return e.Source + "#evt#" + ev + "#" + e.Topic
+	}
+	return e.Source + "#" + e.Topic + "#" + e.ID
+}
+
+// Process handles one queue message body. Invalid input is apperr.Invalid
+// (dead-lettered with the reason); dependency failures are retried.
+func (p *Processor) Process(ctx context.Context, body []byte) error {
+	env, err := Decode(body)
+	if err != nil {
+		return err
+	}
+	_, _, err = p.idem.Do(ctx, "ingest", env.Tenant+"#"+DedupeKey(env), dedupeTTL, func(ctx context.Context) ([]byte, error) {
+		return nil, p.Apply(ctx, env)
+	})
+	if err != nil {
+		return fmt.Errorf("ingest %s %s %s: %w", env.Source, env.Topic, env.ID, err)
+	}
+	return nil
+}
+
+func invalid(env Envelope, err error) error {
+	return apperr.Wrap(apperr.Invalid, err, "%s %s body is not the expected JSON", env.Source, env.Topic)
+}
+
+// Apply normalises one envelope (without dedupe; every step is idempotent).
+func (p *Processor) Apply(ctx context.Context, env Envelope) error {
+	switch env.Source {
+	case SourceShopify, SourceSync, SourceImport:
+		return p.shopify(ctx, env)
+	case SourceCollect:
+		return p.collect(ctx, env)
+	case SourceTwilio:
+		return p.twilio(ctx, env)
+	case SourceSendGrid:
+		return p.sendgrid(ctx, env)
+	case SourceWhatsApp:
+		return p.whatsapp(ctx, env)
+	case SourceMeta:
+		// Page/lead callbacks are kept for audit only: leads need a Graph API
+		// read that the sync function owns.
+		if !json.Valid(env.Body) || env.Body[0] != '{' {
+			return invalid(env, fmt.Errorf("not a JSON object"))
+		}
+		p.log.InfoContext(ctx, "meta callback acknowledged", "topic", env.Topic, "tenant", env.Tenant)
+		return nil
+	}
+	return apperr.E(apperr.Invalid, "unknown source %q", env.Source)
+}
+
+func (p *Processor) publish(ctx context.Context, tenant, detailType, id string, detail any) error {
+	if p.bus == nil {
+		return nil
+	}
+	return p.bus.Publish(ctx, bus.Event{Tenant: tenant, DetailType: detailType, ID: id, Detail: detail})
+}
+
+// Cents parses a decimal money string ("59.90") into minor units.
+func Cents(s string) (int64, error) {
+	if strings.TrimSpace(s) == "" {
+		return 0, nil
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e12 {
+		return 0, apperr.E(apperr.Invalid, "money value %q is not a decimal amount", s)
+	}
+	return int64(math.Round(f * 100)), nil
+}
+
+func customerIdentity(c *shopify.Customer, email, phone string) profile.Identity {
+	id := profile.Identity{Email: email, Phone: phone}
+	if c != nil {
+		if c.ID != 0 {
+			id.ShopifyID = strconv.FormatInt(c.ID, 10)
+		}
+		if c.Email != "" {
+			id.Email = c.Email
+		}
+		if c.Phone != "" {
+			id.Phone = c.Phone
+		}
+	}
+	return id
+}
+
+func (p *Processor) shopify(ctx context.Context, env Envelope) error {
+	t := env.Tenant
+	switch env.Topic {
+	case "orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled":
+		var o shopify.Order
+		if err := json.Unmarshal(env.Body, &o); err != nil || o.ID == 0 {
+			return invalid(env, fmt.Errorf("order: %v (id %d)", err, o.ID))
+		}
+		return p.order(ctx, env, o)
+	case "refunds/create":
+		var r shopify.Refund
+		if err := json.Unmarshal(env.Body, &r); err != nil || r.OrderID == 0 {
+			return invalid(env, fmt.Errorf("refund: %v", err))
+		}
+		var cents int64
+		for _, tr := range r.Transactions {
+			if tr.Kind == "refund" && tr.Status != "failure" {
+				c, err := Cents(tr.Amount)
+				if err != nil {
+					return err
+				}
+				cents += c
+			}
+		}
+		_, err := p.profiles.ApplyRefund(ctx, t, strconv.FormatInt(r.OrderID, 10), strconv.FormatInt(r.ID, 10), cents, r.CreatedAt)
+		if apperr.KindOf(err) == apperr.NotFound {
+			// The order may still be on its way: retry until it lands.
+			return apperr.Wrap(apperr.Transient, err, "refund before its order")
+		}
+		return err
+	case "customers/create", "customers/update":
+		var c shopify.Customer
+		if err := json.Unmarshal(env.Body, &c); err != nil || c.ID == 0 {
+			return invalid(env, fmt.Errorf("customer: %v", err))
+		}
+		return p.customer(ctx, env, c)
+	case "customers/email_marketing_consent_update", "customers/marketing_consent_update":
+		var b struct {
+			CustomerID   int64                     `json:"customer_id"`
+			ID           int64                     `json:"id"`
+			EmailAddress string                    `json:"email_address"`
+			Phone        string                    `json:"phone"`
+			Email        *shopify.MarketingConsent `json:"email_marketing_consent"`
+			SMS          *shopify.MarketingConsent `json:"sms_marketing_consent"`
+		}
+		if err := json.Unmarshal(env.Body, &b); err != nil {
+			return invalid(env, err)
+		}
+		id := b.CustomerID
+		if id == 0 {
+			id = b.ID
+		}
+		r, err := p.profiles.Resolve(ctx, t, customerIdentity(&shopify.Customer{ID: id}, b.EmailAddress, b.Phone))
+		if err != nil {
+			return err
+		}
+		return p.consents(ctx, env, r.CustomerID, b.Email, b.SMS)
+	case "checkouts/create", "checkouts/update":
+		var c shopify.Checkout
+		if err := json.Unmarshal(env.Body, &c); err != nil || c.Token == "" {
+			return invalid(env, fmt.Errorf("checkout: %v", err))
+		}
+		id := customerIdentity(c.Customer, c.Email, c.Phone)
+		if id == (profile.Identity{}) {
+			return nil // an anonymous checkout cannot be followed up
+		}
+		r, err := p.profiles.Resolve(ctx, t, id)
+		if err != nil {
+			return err
+		}
+		total, err := Cents(c.TotalPrice)
+		if err != nil {
+			return err
+		}
+		return p.profiles.UpsertCheckout(ctx, t, r.CustomerID, profile.CheckoutState{Token: c.Token, Currency: c.Currency,
+			URL: c.AbandonedCheckoutURL, UpdatedAt: c.UpdatedAt, CompletedAt: c.CompletedAt, TotalCents: total, Lines: lines(c.LineItems)})
+	case "app/uninstalled", "customers/data_request", "customers/redact", "shop/redact":
+		if !json.Valid(env.Body) {
+			return invalid(env, fmt.Errorf("not JSON"))
+		}
+		// Compliance requests are recorded; export and erasure run through
+		// the GDPR API (shared/gdpr), which a merchant operator triggers.
+		p.log.WarnContext(ctx, "shopify compliance webhook received", "topic", env.Topic, "tenant", t, "id", env.ID)
+		return nil
+	}
+	p.log.WarnContext(ctx, "ingest topic ignored", "source", env.Source, "topic", env.Topic)
+	return nil
+}
+
+func lines(items []shopify.LineItem) []profile.OrderLine {
+	out := make([]profile.OrderLine, 0, len(items))
+	for _, li := range items {
+		c, _ := Cents(li.Price)
+		pid := ""
+		if li.ProductID != 0 {
+			pid = strconv.FormatInt(li.ProductID, 10)
+		}
+		out = append(out, profile.OrderLine{ProductID: pid, Title: li.Title, SKU: li.SKU, Quantity: li.Quantity, PriceCent: c})
+	}
+	return out
+}
+
+func (p *Processor) order(ctx context.Context, env Envelope, o shopify.Order) error {
+	t := env.Tenant
+	r, err := p.profiles.Resolve(ctx, t, customerIdentity(o.Customer, o.Email, o.Phone))
+	if err != nil {
+		return err
+	}
+	if o.Customer != nil {
+		if err := p.customerFields(ctx, t, r.CustomerID, *o.Customer); err != nil {
+			return err
+		}
+	}
+	total, err := Cents(o.TotalPrice)
+	if err != nil {
+		return err
+	}
+	st := profile.OrderState{OrderID: strconv.FormatInt(o.ID, 10), Name: o.Name, Currency: o.Currency, Financial: o.FinancialStatus,
+		CheckoutToken: o.CheckoutToken, Source: env.Source, PlacedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt, CancelledAt: o.CancelledAt,
+		TotalCents: total, Lines: lines(o.LineItems)}
+	if o.ProcessedAt != nil && !o.ProcessedAt.IsZero() {
+		st.PlacedAt = *o.ProcessedAt
+	}
+	if o.FulfillmentStatus != nil {
+		st.Fulfillment = *o.FulfillmentStatus
+	}
+	if st.UpdatedAt.IsZero() {
+		st.UpdatedAt = env.TriggeredAt
+	}
+	if st.PlacedAt.IsZero() {
+		return invalid(env, fmt.Errorf("order %d has no created_at", o.ID))
+	}
+	for _, rf := range o.Refunds {
+		st.RefundIDs = append(st.RefundIDs, strconv.FormatInt(rf.ID, 10))
+		for _, tr := range rf.Transactions {
+			if tr.Kind == "refund" && tr.Status != "failure" {
+				c, err := Cents(tr.Amount)
+				if err != nil {
+					return err
+				}
+				st.RefundedCents += c
+			}
+		}
+	}
+	res, err := p.profiles.ApplyOrder(ctx, t, r.CustomerID, st)
+	if err != nil {
+		return err
+	}
+	if o.CheckoutToken != "" {
+		if err := p.profiles.CompleteCheckout(ctx, t, r.CustomerID, o.CheckoutToken, st.PlacedAt); err != nil {
+			return err
+		}
+	}
+	if res.Created {
+		return p.publish(ctx, t, catalog.EventOrderCreated, "order#"+st.OrderID, map[string]any{
+			"customerId": r.CustomerID, "orderId": st.OrderID, "total": float64(total) / 100, "currency": st.Currency,
+			"placedAt": st.PlacedAt.UTC().Format(time.RFC3339), "checkoutToken": st.CheckoutToken, "source": env.Source})
+	}
+	return nil
+}
+
+func (p *Processor) customerFields(ctx context.Context, t, cid string, c shopify.Customer) error {
+	at := time.Time{}
+	if c.UpdatedAt != nil {
+		at = *c.UpdatedAt
+	}
+	f := profile.Fields{Email: c.Email, Phone: c.Phone, FirstName: c.FirstName, LastName: c.LastName, Tags: c.Tags, Currency: c.Currency}
+	if c.DefaultAddress != nil {
+		b, _ := json.Marshal(c.DefaultAddress)
+		f.Address = string(b)
+	}
+	_, err := p.profiles.UpdateFields(ctx, t, cid, f, at)
+	return err
+}
+
+func (p *Processor) customer(ctx context.Context, env Envelope, c shopify.Customer) error {
+	r, err := p.profiles.Resolve(ctx, env.Tenant, customerIdentity(&c, "", ""))
+	if err != nil {
+		return err
+	}
+	if err := p.customerFields(ctx, env.Tenant, r.CustomerID, c); err != nil {
+		return err
+	}
+	if err := p.consents(ctx, env, r.CustomerID, c.EmailMarketingConsent, c.SMSMarketingConsent); err != nil {
+		return err
+	}
+	return p.publish(ctx, env.Tenant, catalog.EventCustomerUpdated, "customer#"+r.CustomerID+"#"+env.ID, map[string]any{"customerId": r.CustomerID})
+}
+
+func (p *Processor) consents(ctx context.Context, env Envelope, cid string, email, sms *shopify.MarketingConsent) error {
+	for ch, c := range map[string]*shopify.MarketingConsent{"email": email, "sms": sms} {
+		if c == nil || c.State == "" {
+			continue
+		}
+		at := env.TriggeredAt
+		if c.ConsentUpdatedAt != nil {
+			at = *c.ConsentUpdatedAt
+		}
+		state := c.State
+		if state == "redacted" {
+			state = profile.Unsubscribed
+		}
+		if err := p.consent(ctx, env, cid, ch, state, c.OptInLevel, at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Processor) consent(ctx context.Context, env Envelope, cid, channel, state, detail string, at time.Time) error {
+	changed, err := p.profiles.SetConsent(ctx, env.Tenant, cid, profile.Consent{Channel: channel, State: state, Source: env.Source, Detail: detail}, at)
+	if err != nil || !changed {
+		return err
+	}
+	return p.publish(ctx, env.Tenant, catalog.EventConsentChanged, "consent#"+cid+"#"+channel+"#"+at.UTC().Format(time.RFC3339Nano), map[string]any{
+		"customerId": cid, "channel": channel, "state": state, "at": at.UTC().Format(time.RFC3339Nano), "source": env.Source})
+}
+
+// collectEvent mirrors webhook.CollectEvent (the envelope body of "collect").
+type collectEvent struct {
+	Event       string         `json:"event"`
+	EventID     string         `json:"eventId"`
+	Timestamp   time.Time      `json:"timestamp"`
+	UserID      string         `json:"userId"`
+	AnonymousID string         `json:"anonymousId"`
+	Email       string         `json:"email"`
+	Phone       string         `json:"phone"`
+	Properties  map[string]any `json:"properties"`
+}
+
+func (p *Processor) collect(ctx context.Context, env Envelope) error {
+	var e collectEvent
+	if err := json.Unmarshal(env.Body, &e); err != nil || e.EventID == "" || e.Event == "" {
+		return invalid(env, fmt.Errorf("collect event: %v", err))
+	}
+	r, err := p.profiles.Resolve(ctx, env.Tenant, profile.Identity{AnonymousID: e.AnonymousID, UserID: e.UserID, Email: e.Email, Phone: e.Phone})
+	if err != nil {
+		return err
+	}
+	at := e.Timestamp
+	if at.IsZero() {
+		at = env.TriggeredAt
+	}
+	_, err = p.profiles.RecordEvent(ctx, env.Tenant, r.CustomerID, profile.Event{EventID: e.EventID, Type: e.Event, Channel: "web", Source: env.Source, Properties: e.Properties}, at)
+	return err
+}
