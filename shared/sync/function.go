@@ -1,0 +1,29 @@
+package syncfn
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/pulsehub/pulsehub/shared/catalog"
+	"github.com/pulsehub/pulsehub/shared/integration"
+	"github.com/pulsehub/pulsehub/shared/lambdafn"
+	"github.com/pulsehub/pulsehub/shared/pii"
+	"github.com/pulsehub/pulsehub/shared/queue"
+	"github.com/pulsehub/pulsehub/shared/store"
+)
+
+// NewFunction builds the sync handler (lambdafn.Constructor).
+func NewFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
+	table := store.New(dynamodb.NewFromConfig(d.AWS), d.Config.TableName, d.Config.CursorSecret)
+	cipher, err := pii.New(ctx, d.Config.KMSKeyID, table, kms.NewFromConfig(d.AWS), nil)
+	if err != nil {
+		return nil, fmt.Errorf("sync: %w", err)
+	}
+	s := New(table, integration.NewStore(table, cipher, nil), queue.New(sqs.NewFromConfig(d.AWS)),
+		d.Config.QueueURL(catalog.QueueIngest), d.Config.ProviderURLs, nil, d.Logger)
+	return s.Handle, nil
+}
