@@ -125,7 +125,6 @@ func System() Catalog {
 				Schedules:           []Schedule{{Name: "reconcile", Expression: "rate(15 minutes)"}},
 				Events:              []EventRule{{Name: "on-connect", DetailTypes: []string{EventIntegrationConnected}}},
 				Grants:              []Grant{table, pii, sendTo(QueueIngest), {Kind: KindSecret, Name: "providers", Access: Read}},
-				Planned:             true,
 			},
 			{
 				Name:        "segment",

@@ -3,6 +3,7 @@ package local
 import (
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
 	"github.com/pulsehub/pulsehub/shared/realtime"
+	syncfn "github.com/pulsehub/pulsehub/shared/sync"
 )
 
 // Functions maps every deployable catalog function to the constructor its
@@ -13,5 +14,6 @@ func Functions() map[string]lambdafn.Constructor {
 		"ws-connect":    realtime.NewConnectFunction,
 		"ws-disconnect": realtime.NewDisconnectFunction,
 		"ws-message":    realtime.NewMessageFunction,
+		"sync":          syncfn.NewFunction,
 	}
 }
