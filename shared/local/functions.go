@@ -1,9 +1,11 @@
 package local
 
 import (
+	"github.com/pulsehub/pulsehub/shared/ingest"
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
 	"github.com/pulsehub/pulsehub/shared/realtime"
 	syncfn "github.com/pulsehub/pulsehub/shared/sync"
+	"github.com/pulsehub/pulsehub/shared/webhook"
 )
 
 // Functions maps every deployable catalog function to the constructor its
@@ -15,5 +17,7 @@ func Functions() map[string]lambdafn.Constructor {
 		"ws-disconnect": realtime.NewDisconnectFunction,
 		"ws-message":    realtime.NewMessageFunction,
 		"sync":          syncfn.NewFunction,
+		"webhooks":      webhook.NewFunction,
+		"ingest":        ingest.NewFunction,
 	}
 }
