@@ -1,0 +1,59 @@
+package profile
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/pulsehub/pulsehub/shared/apperr"
+	"github.com/pulsehub/pulsehub/shared/auth"
+	"github.com/pulsehub/pulsehub/shared/httpapi"
+)
+
+// Register adds the customer API routes:
+//
+//	GET /v1/customers?segment=&q=&cursor=&limit=  → {items:[Customer…], nextCursor}
+//	GET /v1/customers/{id}                        → Customer + {timeline:[…], consent:[…]}
+//
+// q is an exact email or E.164 phone (blind-index lookup); names are
+// sealed and cannot be searched.
+func Register(srv *httpapi.Server, s *Store, l *Lister) {
+	srv.Handle("GET /v1/customers", auth.CustomersRead, func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		q := r.URL.Query()
+		limit := 50
+		if v := q.Get("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 100 {
+				return &apperr.Error{Kind: apperr.Invalid, Field: "limit", Message: "limit must be an integer from 1 to 100"}
+			}
+			limit = n
+		}
+		items, next, err := l.List(r.Context(), p.TenantID, ListQuery{Segment: q.Get("segment"), Q: q.Get("q"), Cursor: q.Get("cursor"), Limit: limit})
+		if err != nil {
+			return err
+		}
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"items": items, "nextCursor": next})
+		return nil
+	})
+	srv.Handle("GET /v1/customers/{id}", auth.CustomersRead, func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		pr, err := s.Profile(r.Context(), p.TenantID, r.PathValue("id"))
+		if err != nil {
+			if apperr.KindOf(err) == apperr.NotFound {
+				return apperr.E(apperr.NotFound, "customer %s not found", r.PathValue("id"))
+			}
+			return err
+		}
+		c, err := s.View(r.Context(), p.TenantID, pr)
+		if err != nil {
+			return err
+		}
+		tl, err := s.Timeline(r.Context(), p.TenantID, pr.ID, 200)
+		if err != nil {
+			return err
+		}
+		httpapi.WriteJSON(w, http.StatusOK, struct {
+			Customer
+			Timeline []TimelineEntry `json:"timeline"`
+		}{c, tl})
+		return nil
+	})
+}
