@@ -1,0 +1,149 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/pulsehub/pulsehub/shared/apperr"
+	"github.com/pulsehub/pulsehub/shared/audit"
+	"github.com/pulsehub/pulsehub/shared/auth"
+	"github.com/pulsehub/pulsehub/shared/httpapi"
+	"github.com/pulsehub/pulsehub/shared/integration"
+	"github.com/pulsehub/pulsehub/shared/lambdafn"
+	"github.com/pulsehub/pulsehub/shared/pii"
+	"github.com/pulsehub/pulsehub/shared/ratelimit"
+	"github.com/pulsehub/pulsehub/shared/store"
+)
+
+// Services are the shared building blocks every domain's routes may use.
+type Services struct {
+	Deps         lambdafn.Deps
+	Table        *store.Table
+	Cipher       *pii.Cipher
+	Auth         *auth.Service
+	Audit        *audit.Log
+	Integrations *integration.Store
+	Limiter      *ratelimit.Limiter
+	Logger       *slog.Logger
+	Now          func() time.Time
+}
+
+// Options tune NewServices; the zero value is production.
+type Options struct {
+	Argon2      auth.Argon2Params // zero: auth.DefaultArgon2
+	TenantLimit ratelimit.Rule    // zero: DefaultTenantLimit
+	TokenLimit  ratelimit.Rule    // zero: DefaultTokenLimit
+	Now         func() time.Time
+}
+
+// API rate limits per tenant and per access token (docs/security.md).
+var (
+	DefaultTenantLimit = ratelimit.Rule{Rate: 100, Burst: 200}
+	DefaultTokenLimit  = ratelimit.Rule{Rate: 20, Burst: 40}
+)
+
+// NewServices builds the shared services from a function's dependencies.
+// AWS clients come from d.AWS, so endpoints follow AWS_ENDPOINT_URL_*.
+func NewServices(ctx context.Context, d lambdafn.Deps, o Options) (*Services, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Argon2 == (auth.Argon2Params{}) {
+		o.Argon2 = auth.DefaultArgon2
+	}
+	cfg := d.Config
+	table := store.New(dynamodb.NewFromConfig(d.AWS), cfg.TableName, cfg.CursorSecret)
+	var kmsClient pii.KMS
+	if !strings.HasPrefix(cfg.KMSKeyID, "file:") {
+		kmsClient = kms.NewFromConfig(d.AWS)
+	}
+	cipher, err := pii.New(ctx, cfg.KMSKeyID, table, kmsClient, o.Now)
+	if err != nil {
+		return nil, err
+	}
+	var sm auth.SecretsManager
+	if !strings.HasPrefix(cfg.JWTSecretID, "file:") {
+		sm = secretsmanager.NewFromConfig(d.AWS)
+	}
+	tokens, err := auth.NewTokens(ctx, cfg.JWTSecretID, sm, o.Now)
+	if err != nil {
+		return nil, err
+	}
+	auditLog := audit.New(table, o.Now, d.Logger)
+	limiter := ratelimit.New(table, o.Now)
+	svc := auth.NewService(table, cipher, auth.NewHasher(o.Argon2), tokens, limiter, auditLog, o.Now)
+	return &Services{
+		Deps: d, Table: table, Cipher: cipher, Auth: svc, Audit: auditLog,
+		Integrations: integration.NewStore(table, cipher, o.Now), Limiter: limiter, Logger: d.Logger, Now: o.Now,
+	}, nil
+}
+
+// NewServer mounts every route of the API on one handler.
+func NewServer(s *Services, o Options) *httpapi.Server {
+	limits := apiLimits{l: s.Limiter, tenant: o.TenantLimit, token: o.TokenLimit}
+	if limits.tenant == (ratelimit.Rule{}) {
+		limits.tenant = DefaultTenantLimit
+	}
+	if limits.token == (ratelimit.Rule{}) {
+		limits.token = DefaultTokenLimit
+	}
+	srv := httpapi.NewServer(httpapi.Options{Logger: s.Logger, Verifier: s.Auth, Limiter: limits})
+	Routes(srv, s)
+	return srv
+}
+
+// Routes registers each domain's routes: one line per domain.
+func Routes(srv *httpapi.Server, s *Services) {
+	registerIdentity(srv, s.Auth)
+	registerAudit(srv, s.Audit)
+	integration.Register(srv, s.Integrations, s.Audit, nil)
+}
+
+// NewFunction is the api function's lambdafn.Constructor: an API Gateway
+// HTTP API v2 handler around the server.
+func NewFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
+	s, err := NewServices(ctx, d, Options{})
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	return httpadapter.NewV2(NewServer(s, Options{})).ProxyWithContext, nil
+}
+
+// apiLimits applies the per-tenant and per-token buckets concurrently; it
+// implements httpapi.Limiter.
+type apiLimits struct {
+	l             *ratelimit.Limiter
+	tenant, token ratelimit.Rule
+}
+
+func (a apiLimits) Limit(ctx context.Context, p auth.Principal) error {
+	var wg sync.WaitGroup
+	var waitTenant time.Duration
+	var errTenant error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		waitTenant, errTenant = a.l.Take(ctx, "tenant", p.TenantID, a.tenant)
+	}()
+	waitToken, errToken := a.l.Take(ctx, "token", p.TokenID, a.token)
+	wg.Wait()
+	if errTenant != nil {
+		return errTenant
+	}
+	if errToken != nil {
+		return errToken
+	}
+	if wait := max(waitTenant, waitToken); wait > 0 {
+		return &apperr.Error{Kind: apperr.RateLimited, Message: "rate limit exceeded; retry later", RetryAfter: wait}
+	}
+	return nil
+}

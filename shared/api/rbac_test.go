@@ -1,0 +1,124 @@
+package api
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/pulsehub/pulsehub/shared/auth"
+)
+
+var wildcard = regexp.MustCompile(`\{([a-zA-Z]+)(\.\.\.)?\}`)
+
+func fill(path string, value func(param string) string) string {
+	return wildcard.ReplaceAllStringFunc(path, func(m string) string {
+		return value(wildcard.FindStringSubmatch(m)[1])
+	})
+}
+
+// TestRBACMatrix calls every registered route with a token of every role
+// and checks that exactly the roles without the route's permission get 403.
+func TestRBACMatrix(t *testing.T) {
+	h := newHarness(t, Options{})
+	owner := h.signup("matrix", "owner@matrix.test").str("accessToken")
+	tokens := map[auth.Role]string{auth.Owner: owner}
+	for _, r := range auth.Roles()[1:] {
+		_, tokens[r] = h.invite(owner, "matrix", string(r)+"@matrix.test", r)
+	}
+	routes := h.srv.Routes()
+	if len(routes) < 10 {
+		t.Fatalf("only %d routes registered", len(routes))
+	}
+	for _, rt := range routes {
+		path := fill(rt.Path, func(string) string { return "nope" })
+		if rt.Permission == "" {
+			t.Run("public "+rt.Method+" "+rt.Path, func(t *testing.T) {
+				// Public routes never ask for a bearer token (refresh may
+				// still answer 401 for a bad refresh token).
+				if r := h.call(rt.Method, path, "", "{}"); r.Headers["WWW-Authenticate"] != "" || r.Status == 403 || r.Status == 405 {
+					t.Fatalf("public route answered %d %v", r.Status, r.Headers)
+				}
+			})
+			continue
+		}
+		t.Run(rt.Method+" "+rt.Path+" without token", func(t *testing.T) {
+			h.must(401, rt.Method, path, "", "{}")
+		})
+		for _, role := range auth.Roles() {
+			t.Run(rt.Method+" "+rt.Path+" as "+string(role), func(t *testing.T) {
+				r := h.call(rt.Method, path, tokens[role], "{}")
+				allowed := auth.Allowed(role, rt.Permission)
+				if allowed && r.Status == 403 {
+					t.Fatalf("%s holds %s but got 403: %s", role, rt.Permission, r.Raw)
+				}
+				if !allowed && r.Status != 403 {
+					t.Fatalf("%s lacks %s but got %d: %s", role, rt.Permission, r.Status, r.Raw)
+				}
+			})
+		}
+	}
+}
+
+// TestTenantWalk calls every route as the owner of workspace B with the
+// ids of workspace A's objects: nothing of A may leak, ids of A are 404
+// (never 403, which would confirm they exist), and A is unchanged.
+func TestTenantWalk(t *testing.T) {
+	h := newHarness(t, Options{})
+	a := h.signup("walk-a", "owner@walk-a.test")
+	aOwner := a.str("accessToken")
+	aUser, _ := h.invite(aOwner, "walk-a", "marketer@walk-a.test", auth.Marketer)
+	h.must(200, "PUT", "/v1/integrations/shopify", aOwner, `{"shopDomain":"walk-a.myshopify.com","webhookSecret":"walk-a-webhook-secret"}`)
+	aMe := h.must(200, "GET", "/v1/me", aOwner, "")
+	ids := map[string][]string{"id": {aUser, aMe.str("userId")}}
+	markers := []string{a.str("tenantId"), aUser, aMe.str("userId"), "owner@walk-a.test", "marketer@walk-a.test", "walk-a.myshopify.com", "walk-a-webhook-secret"}
+
+	b := h.signup("walk-b", "owner@walk-b.test").str("accessToken")
+	for _, rt := range h.srv.Routes() {
+		if rt.Permission == "" {
+			continue
+		}
+		params := wildcard.FindAllStringSubmatch(rt.Path, -1)
+		values := []string{""}
+		hasID := false
+		for _, p := range params {
+			if p[1] == "id" {
+				hasID = true
+				values = ids["id"]
+			}
+		}
+		for _, v := range values {
+			path := fill(rt.Path, func(param string) string {
+				if param == "id" {
+					return v
+				}
+				return "shopify"
+			})
+			t.Run(rt.Method+" "+path, func(t *testing.T) {
+				r := h.call(rt.Method, path, b, "{}")
+				for _, m := range markers {
+					if strings.Contains(r.Raw, m) {
+						t.Fatalf("response leaks %q of workspace A: %s", m, r.Raw)
+					}
+				}
+				if r.Status == 403 {
+					t.Fatalf("403 for another workspace's object (confirms it exists): %s", r.Raw)
+				}
+				if hasID {
+					bodyless := rt.Method == "GET" || rt.Method == "DELETE"
+					if r.Status != 404 && (bodyless || r.Status != 400) {
+						t.Fatalf("status %d for another workspace's id, want 404: %s", r.Status, r.Raw)
+					}
+				}
+			})
+		}
+	}
+	// Workspace A is intact.
+	users := h.must(200, "GET", "/v1/users", aOwner, "")
+	if !strings.Contains(users.Raw, `"role":"marketer"`) || !strings.Contains(users.Raw, "marketer@walk-a.test") {
+		t.Fatalf("A's users changed: %s", users.Raw)
+	}
+	shop := h.must(200, "GET", "/v1/integrations/shopify", aOwner, "")
+	if !strings.Contains(shop.Raw, "walk-a.myshopify.com") {
+		t.Fatalf("A's integration changed: %s", shop.Raw)
+	}
+}

@@ -1,0 +1,111 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/pulsehub/pulsehub/shared/apperr"
+)
+
+// Token claims constants: every access token names the issuer and audience
+// so a token minted for something else is refused.
+const (
+	Issuer         = "pulsehub"
+	Audience       = "pulsehub-api"
+	AccessTokenTTL = 15 * time.Minute
+	clockSkew      = 30 * time.Second
+)
+
+// Claims are an access token's claims.
+type Claims struct {
+	TenantID  string `json:"tid"`
+	Role      Role   `json:"role"`
+	SessionID string `json:"sid"` // refresh-token family
+	jwt.RegisteredClaims
+}
+
+// Tokens issues and parses access tokens.
+type Tokens struct {
+	ring   *keyRing
+	now    func() time.Time
+	parser *jwt.Parser
+}
+
+// NewTokens loads the signing keys named by secretID ("file:DIR" or a
+// Secrets Manager id; sm may be nil for file:).
+func NewTokens(ctx context.Context, secretID string, sm SecretsManager, now func() time.Time) (*Tokens, error) {
+	if now == nil {
+		now = time.Now
+	}
+	load, err := newKeySource(secretID, sm)
+	if err != nil {
+		return nil, err
+	}
+	set, err := load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Tokens{
+		ring: &keyRing{load: load, now: now, set: set},
+		now:  now,
+		parser: jwt.NewParser(
+			jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
+			jwt.WithIssuer(Issuer), jwt.WithAudience(Audience),
+			jwt.WithExpirationRequired(), jwt.WithIssuedAt(),
+			jwt.WithLeeway(clockSkew), jwt.WithTimeFunc(now),
+		),
+	}, nil
+}
+
+// Issue signs an access token for p in session sid.
+func (t *Tokens) Issue(p Principal, sid string) (string, time.Duration, error) {
+	set := t.ring.current()
+	now := t.now()
+	c := Claims{TenantID: p.TenantID, Role: p.Role, SessionID: sid, RegisteredClaims: jwt.RegisteredClaims{
+		Issuer: Issuer, Audience: jwt.ClaimStrings{Audience}, Subject: p.UserID, ID: rand.Text(),
+		IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(AccessTokenTTL)),
+	}}
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
+	tok.Header["kid"] = set.signKID
+	s, err := tok.SignedString(set.sign)
+	if err != nil {
+		return "", 0, fmt.Errorf("auth: sign token: %w", err)
+	}
+	return s, AccessTokenTTL, nil
+}
+
+// Parse verifies an access token's signature (EdDSA only, key chosen by
+// kid), issuer, audience and lifetime, and returns its principal.
+func (t *Tokens) Parse(ctx context.Context, token string) (Principal, error) {
+	if len(token) > 4096 {
+		return Principal{}, apperr.E(apperr.Unauthorized, "token too long")
+	}
+	var c Claims
+	_, err := t.parser.ParseWithClaims(token, &c, func(tok *jwt.Token) (any, error) {
+		kid, _ := tok.Header["kid"].(string)
+		pk, ok := t.ring.publicKey(ctx, kid)
+		if !ok {
+			return nil, fmt.Errorf("unknown signing key %q", kid)
+		}
+		return pk, nil
+	})
+	if err != nil {
+		msg := "access token is invalid"
+		if errors.Is(err, jwt.ErrTokenExpired) {
+			msg = "access token expired; refresh it"
+		}
+		return Principal{}, apperr.Wrap(apperr.Unauthorized, err, "%s", msg)
+	}
+	if c.TenantID == "" || c.Subject == "" || c.SessionID == "" || c.ID == "" {
+		return Principal{}, apperr.E(apperr.Unauthorized, "access token lacks tid, sub, sid or jti")
+	}
+	if _, err := ParseRole(string(c.Role)); err != nil {
+		return Principal{}, apperr.E(apperr.Unauthorized, "access token has an unknown role")
+	}
+	return Principal{TenantID: c.TenantID, UserID: c.Subject, Role: c.Role, TokenID: c.ID, SessionID: c.SessionID}, nil
+}
