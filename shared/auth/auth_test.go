@@ -52,8 +52,8 @@ func TestRoleMatrix(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct {
-		r Role
-		p Permission
+		r    Role
+		p    Permission
 		want bool
 	}{
 		{Viewer, CustomersRead, true}, {Viewer, CustomersWrite, false}, {Viewer, ChatUse, false},

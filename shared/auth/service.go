@@ -130,7 +130,7 @@ type familyItem struct {
 	TTL       int64     `dynamodbav:"ttl"`
 }
 
-func userKey(t, u string) store.Key  { return store.Key{PK: "T#" + t, SK: "USER#" + u} }
+func userKey(t, u string) store.Key   { return store.Key{PK: "T#" + t, SK: "USER#" + u} }
 func familyKey(t, f string) store.Key { return store.Key{PK: "T#" + t + "#FAM#" + f, SK: "FAM"} }
 func refreshKey(token string) store.Key {
 	h := sha256.Sum256([]byte(token))
