@@ -55,6 +55,7 @@ type Service struct {
 	throttle Throttle
 	audit    Auditor
 	now      func() time.Time
+	verifier *Verifier
 }
 
 // NewService wires the identity service.
@@ -62,7 +63,7 @@ func NewService(t *store.Table, c *pii.Cipher, h *Hasher, tok *Tokens, th Thrott
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{table: t, cipher: c, hasher: h, tokens: tok, throttle: th, audit: a, now: now}
+	return &Service{table: t, cipher: c, hasher: h, tokens: tok, throttle: th, audit: a, now: now, verifier: NewVerifier(tok, t)}
 }
 
 // Tokens returns the access-token issuer/parser.
@@ -452,23 +453,8 @@ func (s *Service) Logout(ctx context.Context, token, ip string) error {
 	return s.audit.Record(ctx, rt.Tenant, audit.Entry{Action: audit.Logout, ActorID: rt.UserID, IP: ip})
 }
 
-// Verify verifies an access token and that its login was not revoked
-// (logout, refresh-token reuse). It implements httpapi.Verifier and the
-// WebSocket $connect verifier.
+// Verify verifies an access token and that its login is still valid; see
+// Verifier.
 func (s *Service) Verify(ctx context.Context, token string) (Principal, error) {
-	p, err := s.tokens.Parse(ctx, token)
-	if err != nil {
-		return Principal{}, err
-	}
-	var fam familyItem
-	if err := s.table.Get(ctx, familyKey(p.TenantID, p.SessionID), &fam); err != nil {
-		if apperr.KindOf(err) == apperr.NotFound {
-			return Principal{}, apperr.E(apperr.Unauthorized, "session not found")
-		}
-		return Principal{}, fmt.Errorf("auth.Verify: %w", err)
-	}
-	if fam.Revoked || fam.UserID != p.UserID {
-		return Principal{}, apperr.E(apperr.Unauthorized, "session was revoked; sign in again")
-	}
-	return p, nil
+	return s.verifier.Verify(ctx, token)
 }

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"github.com/pulsehub/pulsehub/shared/api"
 	"github.com/pulsehub/pulsehub/shared/ingest"
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
 	"github.com/pulsehub/pulsehub/shared/realtime"
@@ -13,6 +14,7 @@ import (
 // the same code as Lambda. Add one line per function.
 func Functions() map[string]lambdafn.Constructor {
 	return map[string]lambdafn.Constructor{
+		"api":           api.NewFunction,
 		"ws-connect":    realtime.NewConnectFunction,
 		"ws-disconnect": realtime.NewDisconnectFunction,
 		"ws-message":    realtime.NewMessageFunction,

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
+	"github.com/pulsehub/pulsehub/shared/auth"
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
 	"github.com/pulsehub/pulsehub/shared/logging"
 	"github.com/pulsehub/pulsehub/shared/store"
@@ -46,12 +47,20 @@ func connectionStore(d lambdafn.Deps) *wsapi.ConnectionStore {
 
 // NewConnectFunction builds the ws-connect handler.
 func NewConnectFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
-	// Identity plugs the access-token check in here: build the verifier from
-	// d.Config.JWTSecretID and assign it. While verifier is nil, $connect is
-	// OPEN: every handshake is accepted and stored with an anonymous
-	// principal (no tenant, so it is in no tenant's connection list).
-	var verifier TokenVerifier
-	return NewConnectHandler(connectionStore(d), verifier, d.Logger).Handle, nil
+	v, err := auth.VerifierFromDeps(ctx, d)
+	if err != nil {
+		return nil, fmt.Errorf("ws-connect: %w", err)
+	}
+	return NewConnectHandler(connectionStore(d), authVerifier{v}, d.Logger).Handle, nil
+}
+
+// authVerifier adapts auth.Verifier (signature, claims, revoked logins) to
+// TokenVerifier.
+type authVerifier struct{ v *auth.Verifier }
+
+func (a authVerifier) Verify(ctx context.Context, token string) (Principal, error) {
+	p, err := a.v.Verify(ctx, token)
+	return Principal{TenantID: p.TenantID, UserID: p.UserID, Role: string(p.Role)}, err
 }
 
 // ConnectHandler handles $connect.
