@@ -38,7 +38,7 @@ func Register(srv *httpapi.Server, s *Store, l *Lister) {
 		pr, err := s.Profile(r.Context(), p.TenantID, r.PathValue("id"))
 		if err != nil {
 			if apperr.KindOf(err) == apperr.NotFound {
-				return apperr.E(apperr.NotFound, "customer %s not found", r.PathValue("id"))
+				return apperr.E(apperr.NotFound, "no customer with this id in this workspace")
 			}
 			return err
 		}
