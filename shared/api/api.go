@@ -20,6 +20,7 @@ import (
 	"github.com/pulsehub/pulsehub/shared/integration"
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
 	"github.com/pulsehub/pulsehub/shared/pii"
+	"github.com/pulsehub/pulsehub/shared/profile"
 	"github.com/pulsehub/pulsehub/shared/ratelimit"
 	"github.com/pulsehub/pulsehub/shared/store"
 )
@@ -106,6 +107,7 @@ func Routes(srv *httpapi.Server, s *Services) {
 	registerIdentity(srv, s.Auth)
 	registerAudit(srv, s.Audit)
 	integration.Register(srv, s.Integrations, s.Audit, nil)
+	profile.Register(srv, profile.NewStore(s.Table, s.Cipher, s.Now), profile.NewLister(profile.NewStore(s.Table, s.Cipher, s.Now), s.Deps.Config.CursorSecret))
 }
 
 // NewFunction is the api function's lambdafn.Constructor: an API Gateway
