@@ -25,9 +25,12 @@ type command struct {
 // commands lists the subcommands, one line each.
 func commands() map[string]command {
 	return map[string]command{
-		"dev":     devCommand(nil), // pass the demo seeder here: devCommand(seedDemo)
+		"dev":     devCommand(seedDemo),
 		"invoke":  invokeCommand(),
 		"migrate": migrateCommand(),
+		"seed":    seedCommand(),
+		"import":  importCommand(),
+		"replay":  replayCommand(),
 	}
 }
 
