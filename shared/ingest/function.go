@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -49,11 +51,31 @@ func NewFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
 		return p.Process(ctx, []byte(m.Body))
 	}, batch.Concurrency(4))
 	sw := &sweeper{p: p, every: sweepEvery}
-	return func(ctx context.Context, e events.SQSEvent) (events.SQSEventResponse, error) {
+	return func(ctx context.Context, raw json.RawMessage) (any, error) {
+		// One handler, two triggers: SQS batches from the ingest queue and
+		// an EventBridge schedule that drives the abandoned-checkout sweep,
+		// so detection does not wait for incoming traffic.
+		if IsScheduledEvent(raw) {
+			return nil, p.SweepAll(ctx, time.Now())
+		}
+		var e events.SQSEvent
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return nil, fmt.Errorf("ingest: event is neither an SQS batch nor a scheduled event: %w", err)
+		}
 		res, err := h(ctx, e)
 		sw.maybe(ctx, time.Now())
 		return res, err
 	}, nil
+}
+
+// IsScheduledEvent reports whether raw is an EventBridge scheduled event
+// (detail-type "Scheduled Event", source "aws.events").
+func IsScheduledEvent(raw []byte) bool {
+	var ev struct {
+		DetailType string `json:"detail-type"`
+		Source     string `json:"source"`
+	}
+	return json.Unmarshal(raw, &ev) == nil && ev.DetailType == "Scheduled Event" && ev.Source == "aws.events"
 }
 
 // sweeper runs the abandoned-checkout sweep after a batch, at most once per
@@ -78,10 +100,31 @@ func (s *sweeper) maybe(ctx context.Context, now time.Time) {
 	}
 }
 
+// sweepPage is how many due checkouts one SweepAbandoned call handles.
+const sweepPage = 100
+
+// SweepAll runs SweepAbandoned until no due checkout is left (or ctx ends).
+// Schedules call it; it is safe to run from several places at once.
+func (p *Processor) SweepAll(ctx context.Context, now time.Time) error {
+	for ctx.Err() == nil {
+		n, err := p.sweep(ctx, now)
+		if err != nil || n < sweepPage {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
 // SweepAbandoned marks checkouts open for profile.AbandonAfter as abandoned
 // and publishes checkout.abandoned for each.
 func (p *Processor) SweepAbandoned(ctx context.Context, now time.Time) error {
-	done, err := p.profiles.AbandonDue(ctx, now, 100)
+	_, err := p.sweep(ctx, now)
+	return err
+}
+
+// sweep handles one page and says how many due checkouts it found.
+func (p *Processor) sweep(ctx context.Context, now time.Time) (int, error) {
+	done, seen, err := p.profiles.AbandonDue(ctx, now, sweepPage)
 	for _, c := range done {
 		perr := p.publish(ctx, c.Tenant, catalog.EventCheckoutAbandoned, "checkout#"+c.Token, map[string]any{
 			"customerId": c.CustomerID, "token": c.Token, "total": float64(c.TotalCents) / 100, "currency": c.Currency,
@@ -90,5 +133,5 @@ func (p *Processor) SweepAbandoned(ctx context.Context, now time.Time) error {
 			err = perr
 		}
 	}
-	return err
+	return seen, err
 }

@@ -63,8 +63,9 @@ func (p *Processor) twilio(ctx context.Context, env Envelope) error {
 		return nil
 	}
 	status := f["MessageStatus"]
-	if _, err := p.profiles.RecordEvent(ctx, env.Tenant, r.CustomerID, profile.Event{EventID: sid + "-" + status, Type: "sms." + status, Channel: "sms", Source: env.Source,
-		Properties: map[string]any{"providerMessageId": sid, "errorCode": f["ErrorCode"]}}, at); err != nil {
+	fresh, err := p.profiles.RecordEvent(ctx, env.Tenant, r.CustomerID, profile.Event{EventID: sid + "-" + status, Type: "sms." + status, Channel: "sms", Source: env.Source,
+		Properties: map[string]any{"providerMessageId": sid, "errorCode": f["ErrorCode"]}}, at)
+	if err != nil || !fresh {
 		return err
 	}
 	return p.delivery(ctx, env, r.CustomerID, "sms", "twilio", sid, status, at)
@@ -119,9 +120,13 @@ func (p *Processor) sendgrid(ctx context.Context, env Envelope) error {
 			id = e.MessageID + "-" + e.Event + "-" + strconv.FormatInt(e.Timestamp, 10)
 		}
 		msgID, _, _ := strings.Cut(e.MessageID, ".")
-		if _, err := p.profiles.RecordEvent(ctx, env.Tenant, r.CustomerID, profile.Event{EventID: id, Type: "email." + e.Event, Channel: "email", Source: env.Source,
-			Properties: map[string]any{"providerMessageId": msgID, "url": e.URL, "reason": e.Reason}}, at); err != nil {
+		fresh, err := p.profiles.RecordEvent(ctx, env.Tenant, r.CustomerID, profile.Event{EventID: id, Type: "email." + e.Event, Channel: "email", Source: env.Source,
+			Properties: map[string]any{"providerMessageId": msgID, "url": e.URL, "reason": e.Reason}}, at)
+		if err != nil {
 			return err
+		}
+		if !fresh {
+			continue // this sg_event_id was handled before (SendGrid retried it in another batch)
 		}
 		switch e.Event {
 		case "unsubscribe", "group_unsubscribe", "spamreport":
@@ -201,9 +206,13 @@ func (p *Processor) whatsapp(ctx context.Context, env Envelope) error {
 					return err
 				}
 				at := unixString(s.Timestamp, env.TriggeredAt)
-				if _, err := p.profiles.RecordEvent(ctx, env.Tenant, r.CustomerID, profile.Event{EventID: s.ID + "-" + s.Status, Type: "whatsapp." + s.Status, Channel: "whatsapp", Source: env.Source,
-					Properties: map[string]any{"providerMessageId": s.ID}}, at); err != nil {
+				fresh, err := p.profiles.RecordEvent(ctx, env.Tenant, r.CustomerID, profile.Event{EventID: s.ID + "-" + s.Status, Type: "whatsapp." + s.Status, Channel: "whatsapp", Source: env.Source,
+					Properties: map[string]any{"providerMessageId": s.ID}}, at)
+				if err != nil {
 					return err
+				}
+				if !fresh {
+					continue
 				}
 				if err := p.delivery(ctx, env, r.CustomerID, "whatsapp", "whatsapp", s.ID, s.Status, at); err != nil {
 					return err

@@ -63,12 +63,13 @@ func (s *Store) CompleteCheckout(ctx context.Context, tenant, cid, token string,
 }
 
 // AbandonDue marks open checkouts whose due time has passed as abandoned
-// (at most limit) and returns those this call marked; concurrent sweepers
-// each get a checkout at most once.
-func (s *Store) AbandonDue(ctx context.Context, now time.Time, limit int) ([]Checkout, error) {
+// (at most limit), returning those this call marked and how many due
+// checkouts it looked at (limit means there may be more); concurrent
+// sweepers each get a checkout at most once.
+func (s *Store) AbandonDue(ctx context.Context, now time.Time, limit int) ([]Checkout, int, error) {
 	due, err := store.QueryPage[Checkout](ctx, s.t, store.Query{Index: "GSI2", PK: dueIndex, SKTo: sortTS(now) + "~", Limit: int32(limit)})
 	if err != nil {
-		return nil, fmt.Errorf("profile.AbandonDue: %w", err)
+		return nil, 0, fmt.Errorf("profile.AbandonDue: %w", err)
 	}
 	var out []Checkout
 	for _, c := range due.Items {
@@ -86,8 +87,8 @@ func (s *Store) AbandonDue(ctx context.Context, now time.Time, limit int) ([]Che
 		case apperr.KindOf(err) == apperr.Conflict:
 			// completed, updated or claimed by another sweeper meanwhile
 		default:
-			return out, fmt.Errorf("profile.AbandonDue %s: %w", c.Token, err)
+			return out, len(due.Items), fmt.Errorf("profile.AbandonDue %s: %w", c.Token, err)
 		}
 	}
-	return out, nil
+	return out, len(due.Items), nil
 }

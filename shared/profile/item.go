@@ -100,6 +100,19 @@ func (p Profile) PreferredHours() []int {
 	return out
 }
 
+// ServiceWindow is how long WhatsApp's customer-service window stays open
+// after the customer's last inbound message: inside it free-form messages
+// may be sent; outside it only approved templates.
+const ServiceWindow = 24 * time.Hour
+
+// WhatsAppWindowOpen reports whether the customer wrote on WhatsApp within
+// ServiceWindow before now (lastEngagement["whatsapp"] is set only by
+// inbound messages, never by delivery statuses).
+func (p Profile) WhatsAppWindowOpen(now time.Time) bool {
+	last, err := time.Parse(time.RFC3339Nano, p.LastEngagement["whatsapp"])
+	return err == nil && !now.Before(last) && now.Sub(last) < ServiceWindow
+}
+
 func money(cents int64) float64 { return math.Round(float64(cents)) / 100 }
 
 // IndexItem is T#<t>#IDX#<kind>#<value> / IDX: one identity → customer.
