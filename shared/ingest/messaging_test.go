@@ -339,7 +339,7 @@ func TestSweepDrainsMoreThanAPage(t *testing.T) {
 func TestIsScheduledEvent(t *testing.T) {
 	for in, want := range map[string]bool{
 		`{"version":"0","id":"1","detail-type":"Scheduled Event","source":"aws.events","detail":{}}`: true,
-		`{"detail-type":"Scheduled Event","source":"pulsehub"}`:                                     false,
+		`{"detail-type":"Scheduled Event","source":"pulsehub"}`:                                      false,
 		`{"Records":[{"messageId":"1","body":"{}"}]}`:                                                false,
 		`not json`: false,
 	} {
