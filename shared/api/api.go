@@ -16,6 +16,7 @@ import (
 	"github.com/pulsehub/pulsehub/shared/apperr"
 	"github.com/pulsehub/pulsehub/shared/audit"
 	"github.com/pulsehub/pulsehub/shared/auth"
+	"github.com/pulsehub/pulsehub/shared/gdpr"
 	"github.com/pulsehub/pulsehub/shared/httpapi"
 	"github.com/pulsehub/pulsehub/shared/integration"
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
@@ -33,6 +34,7 @@ type Services struct {
 	Auth         *auth.Service
 	Audit        *audit.Log
 	Integrations *integration.Store
+	GDPR         *gdpr.Service
 	Limiter      *ratelimit.Limiter
 	Logger       *slog.Logger
 	Now          func() time.Time
@@ -84,7 +86,7 @@ func NewServices(ctx context.Context, d lambdafn.Deps, o Options) (*Services, er
 	svc := auth.NewService(table, cipher, auth.NewHasher(o.Argon2), tokens, limiter, auditLog, o.Now)
 	return &Services{
 		Deps: d, Table: table, Cipher: cipher, Auth: svc, Audit: auditLog,
-		Integrations: integration.NewStore(table, cipher, o.Now), Limiter: limiter, Logger: d.Logger, Now: o.Now,
+		Integrations: integration.NewStore(table, cipher, o.Now), GDPR: gdpr.New(table, cipher, auditLog, o.Now), Limiter: limiter, Logger: d.Logger, Now: o.Now,
 	}, nil
 }
 
@@ -107,6 +109,7 @@ func Routes(srv *httpapi.Server, s *Services) {
 	registerIdentity(srv, s.Auth)
 	registerAudit(srv, s.Audit)
 	integration.Register(srv, s.Integrations, s.Audit, nil)
+	gdpr.Register(srv, s.GDPR)
 	profile.Register(srv, profile.NewStore(s.Table, s.Cipher, s.Now), profile.NewLister(profile.NewStore(s.Table, s.Cipher, s.Now), s.Deps.Config.CursorSecret))
 }
 
