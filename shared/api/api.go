@@ -116,11 +116,18 @@ func Routes(srv *httpapi.Server, s *Services) {
 // NewFunction is the api function's lambdafn.Constructor: an API Gateway
 // HTTP API v2 handler around the server.
 func NewFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
-	s, err := NewServices(ctx, d, Options{})
-	if err != nil {
-		return nil, fmt.Errorf("api: %w", err)
+	return NewFunctionWith(Options{})(ctx, d)
+}
+
+// NewFunctionWith is NewFunction with tuned options (tests, benchmarks).
+func NewFunctionWith(o Options) lambdafn.Constructor {
+	return func(ctx context.Context, d lambdafn.Deps) (any, error) {
+		s, err := NewServices(ctx, d, o)
+		if err != nil {
+			return nil, fmt.Errorf("api: %w", err)
+		}
+		return httpadapter.NewV2(NewServer(s, o)).ProxyWithContext, nil
 	}
-	return httpadapter.NewV2(NewServer(s, Options{})).ProxyWithContext, nil
 }
 
 // apiLimits applies the per-tenant and per-token buckets concurrently; it
