@@ -105,3 +105,23 @@ clean-local: ## Stop the dev and test emulators and delete .local/ (all local st
 
 clean: ## Delete build/
 	rm -rf build
+
+# --- infrastructure (infra/, template.yaml) ----------------------------------
+CDK := cd infra && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx --no-install cdk
+ENV ?= dev
+
+.PHONY: synth deploy sam coldstart
+
+synth: build ## Synthesize the CDK stack for ENV=dev|prod into infra/cdk.out (cdk-nag + CloudFormation validation)
+	@cd infra && npm ci --no-audit --no-fund
+	$(CDK) synth -c pulsehub:env=$(ENV) --quiet
+
+deploy: build ## Deploy the CDK stack PulseHub-$(ENV) to the current AWS account (needs credentials; docs/deploy.md)
+	@cd infra && npm ci --no-audit --no-fund
+	$(CDK) deploy -c pulsehub:env=$(ENV) PulseHub-$(ENV)
+
+sam: ## Regenerate template.yaml from the catalog
+	$(GO) generate ./shared/catalog/sam
+
+coldstart: ## Cold-start benchmark of every function vs hello world (docs/performance.md)
+	cd infra && $(GO) test -run '^$$' -bench ColdStart -benchtime 10x ./coldstart/
