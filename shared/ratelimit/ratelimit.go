@@ -52,7 +52,7 @@ func (l *Limiter) Take(ctx context.Context, scope, key string, r Rule) (time.Dur
 	n := func(v int64) types.AttributeValue {
 		return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
 	}
-	ttl := n((now+tau)/1000 + 60)
+	ttl := n((now+tau)/1e6 + 60)
 	for attempt := 0; attempt < 3; attempt++ {
 		// Idle (or new) bucket: it is full; the token is granted.
 		_, err := l.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -94,7 +94,7 @@ func (l *Limiter) Take(ctx context.Context, scope, key string, r Rule) (time.Dur
 			tat, _ = tatOf(res.Item)
 		}
 		if tat > now { // limited; else the bucket refilled meanwhile: retry
-			return time.Duration(tat+interval-tau-now) * time.Millisecond, nil
+			return time.Duration(tat+interval-tau-now) * time.Microsecond, nil
 		}
 	}
 	return 0, apperr.E(apperr.Transient, "ratelimit: %s bucket contended", scope)

@@ -60,6 +60,15 @@ func TestTokenBucket(t *testing.T) {
 	}
 }
 
+func TestHighRates(t *testing.T) {
+	l, _ := newLimiter(t)
+	for i := range 50 {
+		if w, err := l.Take(context.Background(), "s", "fast", ratelimit.Rule{Rate: 1e6, Burst: 1e6}); w != 0 || err != nil {
+			t.Fatalf("take %d at a million per second: %v %v", i, w, err)
+		}
+	}
+}
+
 func TestConcurrentTakesNeverExceedBurst(t *testing.T) {
 	l, _ := newLimiter(t)
 	var granted atomic.Int32
