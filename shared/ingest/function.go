@@ -14,10 +14,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/pulsehub/pulsehub/shared/audit"
 	"github.com/pulsehub/pulsehub/shared/batch"
 	"github.com/pulsehub/pulsehub/shared/bus"
 	"github.com/pulsehub/pulsehub/shared/catalog"
+	"github.com/pulsehub/pulsehub/shared/gdpr"
 	"github.com/pulsehub/pulsehub/shared/idem"
+	"github.com/pulsehub/pulsehub/shared/integration"
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
 	"github.com/pulsehub/pulsehub/shared/pii"
 	"github.com/pulsehub/pulsehub/shared/profile"
@@ -44,7 +47,9 @@ func NewFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
 	sys := catalog.System()
 	profiles := profile.NewStore(tbl, cipher, time.Now)
 	pub := bus.New(eventbridge.NewFromConfig(d.AWS), d.Config.BusName, sys.Bus.Source)
-	p := NewProcessor(d.Logger, profiles, idem.New(tbl, time.Now), pub)
+	auditLog := audit.New(tbl, time.Now, d.Logger)
+	comp := Compliance{Privacy: gdpr.New(tbl, cipher, auditLog, time.Now), Integrations: integration.NewStore(tbl, cipher, time.Now), Audit: auditLog}
+	p := NewProcessor(d.Logger, profiles, idem.New(tbl, time.Now), pub, comp)
 	q, _ := sys.Queue(catalog.QueueIngest)
 	dlq := queue.NewDLQ(sqs.NewFromConfig(d.AWS), d.Config.QueueURL(q.DLQName()))
 	h := batch.Handler(d.Logger, dlq, func(ctx context.Context, m events.SQSMessage) error {

@@ -36,11 +36,12 @@ type Processor struct {
 	profiles *profile.Store
 	idem     Idem
 	bus      Publisher
+	comp     Compliance
 }
 
 // NewProcessor returns a Processor.
-func NewProcessor(log *slog.Logger, p *profile.Store, i Idem, b Publisher) *Processor {
-	return &Processor{log: log, profiles: p, idem: i, bus: b}
+func NewProcessor(log *slog.Logger, p *profile.Store, i Idem, b Publisher, c Compliance) *Processor {
+	return &Processor{log: log, profiles: p, idem: i, bus: b, comp: c}
 }
 
 // DedupeKey is the business identity of an envelope. For Shopify it is the
@@ -210,13 +211,10 @@ func (p *Processor) shopify(ctx context.Context, env Envelope) error {
 		return p.profiles.UpsertCheckout(ctx, t, r.CustomerID, profile.CheckoutState{Token: c.Token, Currency: c.Currency,
 			URL: c.AbandonedCheckoutURL, UpdatedAt: c.UpdatedAt, CompletedAt: c.CompletedAt, TotalCents: total, Lines: lines(c.LineItems)})
 	case "app/uninstalled", "customers/data_request", "customers/redact", "shop/redact":
-		if !json.Valid(env.Body) {
-			return invalid(env, fmt.Errorf("not JSON"))
+		if env.Source != SourceShopify {
+			return apperr.E(apperr.Invalid, "%s is accepted from Shopify's signed webhooks only, not from %s", env.Topic, env.Source)
 		}
-		// Compliance requests are recorded; export and erasure run through
-		// the GDPR API (shared/gdpr), which a merchant operator triggers.
-		p.log.WarnContext(ctx, "shopify compliance webhook received", "topic", env.Topic, "tenant", t, "id", env.ID)
-		return nil
+		return p.compliance(ctx, env)
 	}
 	p.log.WarnContext(ctx, "ingest topic ignored", "source", env.Source, "topic", env.Topic)
 	return nil

@@ -9,10 +9,13 @@ import (
 	"time"
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
+	"github.com/pulsehub/pulsehub/shared/audit"
 	"github.com/pulsehub/pulsehub/shared/bus"
 	"github.com/pulsehub/pulsehub/shared/catalog"
+	"github.com/pulsehub/pulsehub/shared/gdpr"
 	"github.com/pulsehub/pulsehub/shared/idem"
 	"github.com/pulsehub/pulsehub/shared/ingest"
+	"github.com/pulsehub/pulsehub/shared/integration"
 	"github.com/pulsehub/pulsehub/shared/pii"
 	"github.com/pulsehub/pulsehub/shared/profile"
 	"github.com/pulsehub/pulsehub/shared/store"
@@ -26,7 +29,18 @@ func (r *recorder) Publish(_ context.Context, evs ...bus.Event) error {
 	return nil
 }
 
-func setup(t *testing.T) (*ingest.Processor, *profile.Store, *recorder) {
+// harness is a Processor over a fresh table with its real dependencies.
+type harness struct {
+	p      *ingest.Processor
+	ps     *profile.Store
+	rec    *recorder
+	tbl    *store.Table
+	cipher *pii.Cipher
+	integ  *integration.Store
+	audit  *audit.Log
+}
+
+func newHarness(t *testing.T) harness {
 	ctx := context.Background()
 	db := testenv.DynamoDB(t)
 	name := testenv.Name(t, "ingest")
@@ -38,9 +52,16 @@ func setup(t *testing.T) (*ingest.Processor, *profile.Store, *recorder) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps := profile.NewStore(tbl, c, time.Now)
-	rec := &recorder{}
-	return ingest.NewProcessor(slog.New(slog.NewTextHandler(io.Discard, nil)), ps, idem.New(tbl, time.Now), rec), ps, rec
+	h := harness{ps: profile.NewStore(tbl, c, time.Now), rec: &recorder{}, tbl: tbl, cipher: c,
+		integ: integration.NewStore(tbl, c, time.Now), audit: audit.New(tbl, time.Now, nil)}
+	comp := ingest.Compliance{Privacy: gdpr.New(tbl, c, h.audit, time.Now), Integrations: h.integ, Audit: h.audit}
+	h.p = ingest.NewProcessor(slog.New(slog.NewTextHandler(io.Discard, nil)), h.ps, idem.New(tbl, time.Now), h.rec, comp)
+	return h
+}
+
+func setup(t *testing.T) (*ingest.Processor, *profile.Store, *recorder) {
+	h := newHarness(t)
+	return h.p, h.ps, h.rec
 }
 
 func env(topic, id, body string, headers map[string]string) []byte {

@@ -14,6 +14,9 @@ import (
 //	GET /v1/customers?segment=&q=&cursor=&limit=  → {items:[Customer…], nextCursor}
 //	GET /v1/customers/{id}                        → Customer + {timeline:[…], consent:[…]}
 //
+//	GET /v1/compliance-requests                   → {items:[ComplianceRequest…]}
+//	GET /v1/compliance-requests/{id}              → ComplianceRequest + {export}
+//
 // q is an exact email or E.164 phone (blind-index lookup); names are
 // sealed and cannot be searched.
 func Register(srv *httpapi.Server, s *Store, l *Lister) {
@@ -54,6 +57,25 @@ func Register(srv *httpapi.Server, s *Store, l *Lister) {
 			Customer
 			Timeline []TimelineEntry `json:"timeline"`
 		}{c, tl})
+		return nil
+	})
+	srv.Handle("GET /v1/compliance-requests", auth.CustomersExport, func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		items, err := s.ComplianceRequests(r.Context(), p.TenantID)
+		if err != nil {
+			return err
+		}
+		if items == nil {
+			items = []ComplianceRequest{}
+		}
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"items": items})
+		return nil
+	})
+	srv.Handle("GET /v1/compliance-requests/{id}", auth.CustomersExport, func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		c, err := s.ComplianceRequest(r.Context(), p.TenantID, r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		httpapi.WriteJSON(w, http.StatusOK, c)
 		return nil
 	})
 }
