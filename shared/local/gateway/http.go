@@ -228,17 +228,27 @@ func convertResponse(out []byte) (events.APIGatewayV2HTTPResponse, error) {
 	default:
 		return simple, nil
 	}
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(out, &probe); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("function output object: %w", err)
+	// One decode on the common path; the statusCode pointer tells a
+	// structured response from a simple one.
+	var shaped struct {
+		events.APIGatewayV2HTTPResponse
+		StatusCode *int `json:"statusCode"`
 	}
-	if _, ok := probe["statusCode"]; !ok {
+	if err := json.Unmarshal(out, &shaped); err != nil {
+		var probe map[string]json.RawMessage
+		if perr := json.Unmarshal(out, &probe); perr != nil {
+			return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("function output object: %w", perr)
+		}
+		if _, ok := probe["statusCode"]; ok {
+			return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("function response: %w", err)
+		}
+		return simple, nil // an object that is not a response: API Gateway passes it through
+	}
+	if shaped.StatusCode == nil {
 		return simple, nil
 	}
-	var resp events.APIGatewayV2HTTPResponse
-	if err := json.Unmarshal(out, &resp); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("function response: %w", err)
-	}
+	resp := shaped.APIGatewayV2HTTPResponse
+	resp.StatusCode = *shaped.StatusCode
 	if resp.StatusCode < 100 || resp.StatusCode > 599 {
 		return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("function response: statusCode %d out of range", resp.StatusCode)
 	}

@@ -38,6 +38,10 @@ func (g *Gateway) serveManagement(w http.ResponseWriter, r *http.Request) {
 			gone(w, id)
 			return
 		}
+		if <-c.ready; c.ws == nil {
+			gone(w, id)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"connectedAt":  c.connectedAt.UTC().Format(awsTime),

@@ -38,6 +38,10 @@ type wsConn struct {
 	sourceIP    string
 	userAgent   string
 	host        string
+	// ready is closed once the upgrade finished (ws set) or failed (ws nil).
+	// The connection is registered before the 101 goes out, so the
+	// management API knows it as soon as the client does, as in AWS.
+	ready chan struct{}
 
 	lastActiveAt atomic.Int64 // gateway clock, unix nanos, for GetConnection
 	activeMono   atomic.Int64 // wall clock, unix nanos, for the idle timeout
@@ -60,6 +64,10 @@ func (c *wsConn) touch() {
 // close starts the closing handshake once. The read loop then ends and
 // invokes $disconnect.
 func (c *wsConn) close(code websocket.StatusCode, reason string) {
+	<-c.ready
+	if c.ws == nil {
+		return
+	}
 	c.closeOnce.Do(func() {
 		c.closeCode.Store(int32(code))
 		c.closeMsg.Store(reason)
@@ -70,6 +78,10 @@ func (c *wsConn) close(code websocket.StatusCode, reason string) {
 // send writes one message, split into frames of at most MaxFrame bytes as
 // API Gateway does. Writes on a connection are serialized.
 func (c *wsConn) send(ctx context.Context, typ websocket.MessageType, data []byte) error {
+	<-c.ready
+	if c.ws == nil {
+		return fmt.Errorf("connection %s: upgrade failed", c.id)
+	}
 	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
 	c.writeMu.Lock()
@@ -134,6 +146,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		userAgent:   r.UserAgent(),
 		host:        r.Host,
 		startMono:   time.Now(),
+		ready:       make(chan struct{}),
 	}
 	c.touch()
 
@@ -179,25 +192,10 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		Subprotocols:       subprotocols,
-		InsecureSkipVerify: true, // API Gateway does not check Origin; the token does the gatekeeping
-		CompressionMode:    websocket.CompressionDisabled,
-	})
-	if err != nil {
-		g.log.Warn("gateway: upgrade failed", "connectionId", c.id, "err", err)
-		g.disconnect(c, websocket.StatusAbnormalClosure, "upgrade failed")
-		return
-	}
-	c.ws = ws
-	// One more byte than the quota reaches the library's limit, which closes
-	// with 1009 (message too big).
-	ws.SetReadLimit(g.limits.MaxMessage)
-
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
-		_ = ws.Close(statusGoingAway, "Going away")
+		problem(w, http.StatusServiceUnavailable, "the gateway is shutting down")
 		g.disconnect(c, statusGoingAway, "Going away")
 		return
 	}
@@ -205,6 +203,25 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	g.wg.Add(1)
 	g.mu.Unlock()
 	defer g.wg.Done()
+
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:       subprotocols,
+		InsecureSkipVerify: true, // API Gateway does not check Origin; the token does the gatekeeping
+		CompressionMode:    websocket.CompressionDisabled,
+	})
+	if err != nil {
+		close(c.ready)
+		g.mu.Lock()
+		delete(g.conns, c.id)
+		g.mu.Unlock()
+		g.log.Warn("gateway: upgrade failed", "connectionId", c.id, "err", err)
+		g.disconnect(c, websocket.StatusAbnormalClosure, "upgrade failed")
+		return
+	}
+	// A message over the quota makes the library close with 1009 (message too big).
+	ws.SetReadLimit(g.limits.MaxMessage)
+	c.ws = ws
+	close(c.ready)
 
 	c.timerMu.Lock()
 	c.timer = time.AfterFunc(min(g.limits.IdleTimeout, g.limits.MaxDuration), c.watch)
