@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -42,9 +43,13 @@ func (e *FunctionError) Error() string {
 
 // function is one built ("warm") function.
 type function struct {
-	def          catalog.Function
-	handler      lambda.Handler
-	slots        chan struct{}
+	def catalog.Function
+	// slots holds one lambda.Handler per concurrent execution environment.
+	// aws-lambda-go's Invoke returns a slice of a pooled buffer that the next
+	// Invoke on the same handler may reuse (aws/aws-lambda-go#639), so each
+	// environment gets its own handler, runs one invocation at a time, and
+	// the output is cloned before the environment is released.
+	slots        chan lambda.Handler
 	throttleSync bool // reserved concurrency: synchronous callers are throttled, not queued
 }
 
@@ -70,10 +75,11 @@ func (inv *Invoker) add(def catalog.Function, h any) {
 	if limit <= 0 {
 		limit = DefaultConcurrency
 	}
-	inv.fns[def.Name] = &function{
-		def: def, handler: lambda.NewHandler(h),
-		slots: make(chan struct{}, limit), throttleSync: def.ReservedConcurrency > 0,
+	fn := &function{def: def, slots: make(chan lambda.Handler, limit), throttleSync: def.ReservedConcurrency > 0}
+	for range limit {
+		fn.slots <- lambda.NewHandler(h)
 	}
+	inv.fns[def.Name] = fn
 }
 
 // ARN is the function's ARN as Lambda puts it in the context.
@@ -115,28 +121,28 @@ func (inv *Invoker) invoke(ctx context.Context, name string, payload []byte, wai
 	inv.mu.Unlock()
 	defer inv.inflight.Done()
 
+	var env lambda.Handler
 	if wait || !fn.throttleSync {
 		select {
-		case fn.slots <- struct{}{}:
+		case env = <-fn.slots:
 		case <-ctx.Done():
 			return nil, fmt.Errorf("invoke %s: waiting for a concurrency slot: %w", name, ctx.Err())
 		}
 	} else {
 		select {
-		case fn.slots <- struct{}{}:
+		case env = <-fn.slots:
 		default:
 			inv.metrics.throttled(name)
 			return nil, fmt.Errorf("invoke %s: %w", name, ErrThrottled)
 		}
 	}
-	defer func() { <-fn.slots }()
 
 	reqID := newRequestID()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fn.def.Timeout)
 	defer cancel()
 	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: reqID, InvokedFunctionArn: inv.ARN(name)})
 	start := time.Now()
-	out, err := callHandler(ctx, fn, payload)
+	out, err := callHandler(ctx, fn.def, env, fn.slots, payload)
 	inv.metrics.observe(name, time.Since(start), err)
 	if err != nil {
 		inv.log.Error("invocation failed", "function", name, "requestId", reqID, "duration", time.Since(start).Round(time.Millisecond), "err", err)
@@ -149,7 +155,10 @@ var errShuttingDown = errors.New("the local runtime is shutting down")
 
 // callHandler runs the production decode path and turns a panic into a
 // function error, as the Lambda runtime reports it, instead of a crash.
-func callHandler(ctx context.Context, fn *function, payload []byte) ([]byte, error) {
+// It releases env back to fn's slots only once the handler has returned (a
+// timed-out handler keeps its environment until it finishes, as in Lambda),
+// with the output copied out of the handler's pooled buffer first.
+func callHandler(ctx context.Context, def catalog.Function, env lambda.Handler, release chan<- lambda.Handler, payload []byte) ([]byte, error) {
 	// Lambda stops waiting at the timeout even if the handler ignores its context.
 	type result struct {
 		out []byte
@@ -157,13 +166,14 @@ func callHandler(ctx context.Context, fn *function, payload []byte) ([]byte, err
 	}
 	done := make(chan result, 1)
 	go func() {
+		defer func() { release <- env }()
 		defer func() {
 			if p := recover(); p != nil {
-				done <- result{nil, &FunctionError{Function: fn.def.Name, Type: "Runtime.Panic", Message: fmt.Sprint(p), Stack: string(debug.Stack())}}
+				done <- result{nil, &FunctionError{Function: def.Name, Type: "Runtime.Panic", Message: fmt.Sprint(p), Stack: string(debug.Stack())}}
 			}
 		}()
-		o, e := fn.handler.Invoke(ctx, payload)
-		done <- result{o, e}
+		o, e := env.Invoke(ctx, payload)
+		done <- result{bytes.Clone(o), e}
 	}()
 	select {
 	case r := <-done:
@@ -172,11 +182,11 @@ func callHandler(ctx context.Context, fn *function, payload []byte) ([]byte, err
 			if errors.As(r.err, &fe) {
 				return nil, r.err
 			}
-			return nil, &FunctionError{Function: fn.def.Name, Type: errorType(r.err), Message: r.err.Error()}
+			return nil, &FunctionError{Function: def.Name, Type: errorType(r.err), Message: r.err.Error()}
 		}
 		return r.out, nil
 	case <-ctx.Done():
-		return nil, &FunctionError{Function: fn.def.Name, Type: "Sandbox.Timedout", Message: fmt.Sprintf("Task timed out after %.2f seconds", fn.def.Timeout.Seconds())}
+		return nil, &FunctionError{Function: def.Name, Type: "Sandbox.Timedout", Message: fmt.Sprintf("Task timed out after %.2f seconds", def.Timeout.Seconds())}
 	}
 }
 
