@@ -40,6 +40,32 @@ func main() {
 }
 `
 
+// helloSDKSource is hello world plus what every PulseHub function pays for
+// before its own code: the AWS SDK's default config and a DynamoDB client.
+// It tells the SDK's share of init apart from PulseHub's.
+const helloSDKSource = `package main
+
+import (
+	"context"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+)
+
+func main() {
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		panic(err)
+	}
+	db := dynamodb.NewFromConfig(cfg)
+	lambda.Start(func(ctx context.Context, in map[string]any) (map[string]any, error) {
+		_ = db
+		return map[string]any{"hello": "world"}, nil
+	})
+}
+`
+
 // sampleEvent is the events/ file each function gets as its first invocation.
 var sampleEvent = map[string]string{
 	"api":           "http-get-me.json",
@@ -288,15 +314,19 @@ func setup(b *testing.B) {
 		}
 		// The hello-world source lives under build/ (ignored by git) so it
 		// builds with the root module's aws-lambda-go version.
-		helloDir := filepath.Join(repoRoot, "build", "coldstart-hello")
-		if err := os.MkdirAll(helloDir, 0o755); err != nil {
-			b.Fatal(err)
+		for dir, src := range map[string]string{"coldstart-hello": helloSource, "coldstart-hello-sdk": helloSDKSource} {
+			dir = filepath.Join(repoRoot, "build", dir)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				b.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
+				b.Fatal(err)
+			}
 		}
-		if err := os.WriteFile(filepath.Join(helloDir, "main.go"), []byte(helloSource), 0o644); err != nil {
-			b.Fatal(err)
+		all := []*subject{
+			{name: "hello", pkg: "./build/coldstart-hello", event: []byte(`{}`), fn: catalog.Function{Name: "hello", MemoryMB: 128}},
+			{name: "hello-sdk", pkg: "./build/coldstart-hello-sdk", event: []byte(`{}`), fn: catalog.Function{Name: "hello-sdk", MemoryMB: 128}},
 		}
-		all := []*subject{{name: "hello", pkg: "./build/coldstart-hello", event: []byte(`{}`),
-			fn: catalog.Function{Name: "hello", MemoryMB: 128}}}
 		for _, f := range catalog.System().Deployable() {
 			if _, err := os.Stat(filepath.Join(repoRoot, f.Dir(), "main.go")); err != nil {
 				continue // listed but its code has not landed in this tree yet
