@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -34,7 +35,22 @@ type Tokens struct {
 	ring   *keyRing
 	now    func() time.Time
 	parser *jwt.Parser
+
+	// verified caches the principals of recently verified tokens by their
+	// exact text: a client sends the same token for 15 minutes, and the
+	// signature check is the expensive part. Expiry is checked on every hit.
+	mu       sync.Mutex
+	verified map[string]verifiedToken
 }
+
+type verifiedToken struct {
+	p   Principal
+	exp time.Time
+}
+
+// verifiedMax bounds the cache; when full it is emptied (simple, and the
+// cost is one signature check per active token).
+const verifiedMax = 4096
 
 // NewTokens loads the signing keys named by secretID ("file:DIR" or a
 // Secrets Manager id; sm may be nil for file:).
@@ -51,8 +67,9 @@ func NewTokens(ctx context.Context, secretID string, sm SecretsManager, now func
 		return nil, err
 	}
 	return &Tokens{
-		ring: &keyRing{load: load, now: now, set: set},
-		now:  now,
+		ring:     &keyRing{load: load, now: now, set: set},
+		now:      now,
+		verified: map[string]verifiedToken{},
 		parser: jwt.NewParser(
 			jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
 			jwt.WithIssuer(Issuer), jwt.WithAudience(Audience),
@@ -85,6 +102,12 @@ func (t *Tokens) Parse(ctx context.Context, token string) (Principal, error) {
 	if len(token) > 4096 {
 		return Principal{}, apperr.E(apperr.Unauthorized, "token too long")
 	}
+	t.mu.Lock()
+	v, ok := t.verified[token]
+	t.mu.Unlock()
+	if ok && t.now().Before(v.exp.Add(clockSkew)) {
+		return v.p, nil
+	}
 	var c Claims
 	_, err := t.parser.ParseWithClaims(token, &c, func(tok *jwt.Token) (any, error) {
 		kid, _ := tok.Header["kid"].(string)
@@ -107,5 +130,12 @@ func (t *Tokens) Parse(ctx context.Context, token string) (Principal, error) {
 	if _, err := ParseRole(string(c.Role)); err != nil {
 		return Principal{}, apperr.E(apperr.Unauthorized, "access token has an unknown role")
 	}
-	return Principal{TenantID: c.TenantID, UserID: c.Subject, Role: c.Role, TokenID: c.ID, SessionID: c.SessionID}, nil
+	p := Principal{TenantID: c.TenantID, UserID: c.Subject, Role: c.Role, TokenID: c.ID, SessionID: c.SessionID}
+	t.mu.Lock()
+	if len(t.verified) >= verifiedMax {
+		clear(t.verified)
+	}
+	t.verified[token] = verifiedToken{p: p, exp: c.ExpiresAt.Time}
+	t.mu.Unlock()
+	return p, nil
 }
