@@ -107,17 +107,17 @@ clean: ## Delete build/
 	rm -rf build
 
 # --- infrastructure (infra/, template.yaml) ----------------------------------
-CDK := cd infra && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx --no-install cdk
+CDK := cd infra && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 _cli/node_modules/.bin/cdk
 ENV ?= dev
 
 .PHONY: synth deploy sam coldstart
 
 synth: build ## Synthesize the CDK stack for ENV=dev|prod into infra/cdk.out (cdk-nag + CloudFormation validation)
-	@cd infra && npm ci --no-audit --no-fund
+	@cd infra/_cli && npm ci --no-audit --no-fund
 	$(CDK) synth -c pulsehub:env=$(ENV) --quiet
 
 deploy: build ## Deploy the CDK stack PulseHub-$(ENV) to the current AWS account (needs credentials; docs/deploy.md)
-	@cd infra && npm ci --no-audit --no-fund
+	@cd infra/_cli && npm ci --no-audit --no-fund
 	$(CDK) deploy -c pulsehub:env=$(ENV) PulseHub-$(ENV)
 
 sam: ## Regenerate template.yaml from the catalog
