@@ -418,6 +418,9 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if workDir != "" {
 		os.RemoveAll(workDir)
+		// The baseline sources must not linger in the root module's tree.
+		os.RemoveAll(filepath.Join(repoRoot, "build", "coldstart-hello"))
+		os.RemoveAll(filepath.Join(repoRoot, "build", "coldstart-hello-sdk"))
 	}
 	os.Exit(code)
 }
