@@ -327,3 +327,20 @@ func TestUsersAndRoles(t *testing.T) {
 		}
 	}
 }
+
+func TestLoginAcrossWorkspaces(t *testing.T) {
+	h := newHarness(t, Options{})
+	a := h.signup("one", "same@multi.test")
+	b := h.signup("two", "same@multi.test")
+	r := h.must(400, "POST", "/v1/auth/login", "", `{"email":"same@multi.test","password":"correct-horse-1"}`)
+	if r.str("field") != "workspace" {
+		t.Fatalf("ambiguous login: %s", r.Raw)
+	}
+	for ws, want := range map[string]string{"one": a.str("tenantId"), "Two": b.str("tenantId")} {
+		r := h.must(200, "POST", "/v1/auth/login", "", `{"email":"same@multi.test","password":"correct-horse-1","workspace":"`+ws+`"}`)
+		if r.str("tenantId") != want {
+			t.Fatalf("workspace %s → tenant %s, want %s", ws, r.str("tenantId"), want)
+		}
+	}
+	h.must(401, "POST", "/v1/auth/login", "", `{"email":"same@multi.test","password":"correct-horse-1","workspace":"three"}`)
+}
