@@ -91,7 +91,7 @@ build: ## Build every functions/*/main.go for Lambda (linux/arm64) into build/<n
 	done
 
 lint: ## gofmt (fails on any unformatted file), go vet and staticcheck
-	@files=$$(find . -name '*.go' -not -path './localstack/node_modules/*' -not -path './.local/*' \
+	@files=$$(find . -name '*.go' -not -path '*/node_modules/*' -not -path './.local/*' \
 		-not -path './build/*' -not -path '*/cdk.out/*' -not -path '*/testdata/*' | xargs -r gofmt -l); \
 	if [ -n "$$files" ]; then echo "gofmt: these files need gofmt -w:"; echo "$$files"; exit 1; fi
 	$(GO) vet ./...
