@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
@@ -16,6 +17,8 @@ import (
 	"github.com/pulsehub/pulsehub/shared/apperr"
 	"github.com/pulsehub/pulsehub/shared/audit"
 	"github.com/pulsehub/pulsehub/shared/auth"
+	"github.com/pulsehub/pulsehub/shared/bus"
+	"github.com/pulsehub/pulsehub/shared/catalog"
 	"github.com/pulsehub/pulsehub/shared/gdpr"
 	"github.com/pulsehub/pulsehub/shared/httpapi"
 	"github.com/pulsehub/pulsehub/shared/integration"
@@ -35,6 +38,7 @@ type Services struct {
 	Audit        *audit.Log
 	Integrations *integration.Store
 	GDPR         *gdpr.Service
+	Bus          Publisher
 	Limiter      *ratelimit.Limiter
 	Logger       *slog.Logger
 	Now          func() time.Time
@@ -46,6 +50,12 @@ type Options struct {
 	TenantLimit ratelimit.Rule    // zero: DefaultTenantLimit
 	TokenLimit  ratelimit.Rule    // zero: DefaultTokenLimit
 	Now         func() time.Time
+	Bus         Publisher // nil: EventBridge (EVENT_BUS_NAME) through d.AWS
+}
+
+// Publisher publishes domain events (shared/bus).
+type Publisher interface {
+	Publish(ctx context.Context, events ...bus.Event) error
 }
 
 // API rate limits per tenant and per access token (docs/security.md).
@@ -84,7 +94,10 @@ func NewServices(ctx context.Context, d lambdafn.Deps, o Options) (*Services, er
 	auditLog := audit.New(table, o.Now, d.Logger)
 	limiter := ratelimit.New(table, o.Now)
 	svc := auth.NewService(table, cipher, auth.NewHasher(o.Argon2), tokens, limiter, auditLog, o.Now)
-	return &Services{
+	if o.Bus == nil {
+		o.Bus = bus.New(eventbridge.NewFromConfig(d.AWS), cfg.BusName, catalog.System().Bus.Source)
+	}
+	return &Services{Bus: o.Bus,
 		Deps: d, Table: table, Cipher: cipher, Auth: svc, Audit: auditLog,
 		Integrations: integration.NewStore(table, cipher, o.Now), GDPR: gdpr.New(table, cipher, auditLog, o.Now), Limiter: limiter, Logger: d.Logger, Now: o.Now,
 	}, nil
@@ -108,9 +121,20 @@ func NewServer(s *Services, o Options) *httpapi.Server {
 func Routes(srv *httpapi.Server, s *Services) {
 	registerIdentity(srv, s.Auth)
 	registerAudit(srv, s.Audit)
-	integration.Register(srv, s.Integrations, s.Audit, nil)
+	integration.Register(srv, s.Integrations, s.Audit, s.integrationConnected)
 	gdpr.Register(srv, s.GDPR)
 	profile.Register(srv, profile.NewStore(s.Table, s.Cipher, s.Now), profile.NewLister(profile.NewStore(s.Table, s.Cipher, s.Now), s.Deps.Config.CursorSecret))
+}
+
+// integrationConnected publishes integration.connected, so the sync
+// function starts the Shopify backfill, Meta forwarding or GTM checks.
+func (s *Services) integrationConnected(ctx context.Context, tenant, name string) error {
+	now := s.Now().UTC()
+	return s.Bus.Publish(ctx, bus.Event{
+		Tenant: tenant, DetailType: catalog.EventIntegrationConnected, Time: now,
+		ID:     name + "@" + now.Format(time.RFC3339Nano),
+		Detail: map[string]string{"integration": name},
+	})
 }
 
 // NewFunction is the api function's lambdafn.Constructor: an API Gateway

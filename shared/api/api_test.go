@@ -261,6 +261,10 @@ func TestRawItemsHoldNoPlaintext(t *testing.T) {
 	if !strings.Contains(raw, "pii1.") {
 		t.Fatal("no sealed values found; is the scan reading the table?")
 	}
+	// Saving an integration announces it (sync starts its first run).
+	if len(h.bus.events) != 1 || h.bus.events[0].DetailType != "integration.connected" || h.bus.events[0].Tenant != s.str("tenantId") {
+		t.Fatalf("published %+v", h.bus.events)
+	}
 }
 
 func scanAll(t *testing.T, h *harness) string {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -14,6 +15,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/pulsehub/pulsehub/shared/auth"
+	"github.com/pulsehub/pulsehub/shared/bus"
 	"github.com/pulsehub/pulsehub/shared/catalog"
 	"github.com/pulsehub/pulsehub/shared/config"
 	"github.com/pulsehub/pulsehub/shared/httpapi"
@@ -27,8 +29,22 @@ import (
 // BenchmarkLoginHash in package auth.
 var fastArgon2 = auth.Argon2Params{Memory: 1024, Time: 1, Threads: 1}
 
+// recordingBus keeps published events; tests have no EventBridge.
+type recordingBus struct {
+	mu     sync.Mutex
+	events []bus.Event
+}
+
+func (r *recordingBus) Publish(_ context.Context, evs ...bus.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, evs...)
+	return nil
+}
+
 type harness struct {
 	t   *testing.T
+	bus *recordingBus
 	svc *Services
 	srv *httpapi.Server
 	h   lambda.Handler
@@ -63,13 +79,17 @@ func newHarness(t *testing.T, o Options) *harness {
 		o.TokenLimit = ratelimit.Rule{Rate: 1000, Burst: 1000}
 		o.TenantLimit = ratelimit.Rule{Rate: 1000, Burst: 1000}
 	}
+	rb := &recordingBus{}
+	if o.Bus == nil {
+		o.Bus = rb
+	}
 	d := lambdafn.Deps{Config: cfg, AWS: awsCfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	svc, err := NewServices(ctx, d, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := NewServer(svc, o)
-	return &harness{t: t, svc: svc, srv: srv, h: lambda.NewHandler(httpadapter.NewV2(srv).ProxyWithContext), dir: dir}
+	return &harness{t: t, bus: rb, svc: svc, srv: srv, h: lambda.NewHandler(httpadapter.NewV2(srv).ProxyWithContext), dir: dir}
 }
 
 type response struct {

@@ -81,6 +81,10 @@ func TestAuthEndToEnd(t *testing.T) {
 	if code, _, _ := send(t, c, "PUT", base+"/v1/integrations/sendgrid", token, `{"apiKey":"`+strings.Repeat("x", 2<<20)+`"}`); code != 413 {
 		t.Fatalf("oversized body: %d", code)
 	}
+	// Saving an integration publishes integration.connected through the local bus.
+	if code, p, _ := send(t, c, "PUT", base+"/v1/integrations/shopify", token, `{"shopDomain":"e2e-shop.myshopify.com","webhookSecret":"e2e-secret-value"}`); code != 200 || p["configured"] != true {
+		t.Fatalf("put shopify: %d %v", code, p)
+	}
 	if code, p, _ := send(t, c, "GET", base+"/v1/me", "", ""); code != 401 {
 		t.Fatalf("no token: %d %v", code, p)
 	}
