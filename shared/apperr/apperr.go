@@ -92,6 +92,21 @@ func Message(err error) string {
 	return "internal error"
 }
 
+// KindOfAll is the kind of a partial failure made of errs: the first
+// retryable kind if any part is retryable (so a queue consumer retries the
+// whole and dedupes what did succeed), else the first part's kind.
+func KindOfAll(errs []error) Kind {
+	for _, err := range errs {
+		if k := KindOf(err); Retryable(k) {
+			return k
+		}
+	}
+	if len(errs) == 0 {
+		return Internal
+	}
+	return KindOf(errs[0])
+}
+
 // HTTPStatus maps a kind to its HTTP status. This is the only such table.
 func HTTPStatus(k Kind) int {
 	switch k {

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/pulsehub/pulsehub/shared/retry"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
@@ -103,20 +105,9 @@ func (p *Publisher) Publish(ctx context.Context, events ...Event) error {
 	}
 	flush()
 	if len(errs) > 0 {
-		return apperr.Wrap(overall(errs), errors.Join(errs...), "bus.Publish to %s: %d of %d events not published", p.bus, len(errs), len(events))
+		return apperr.Wrap(apperr.KindOfAll(errs), errors.Join(errs...), "bus.Publish to %s: %d of %d events not published", p.bus, len(errs), len(events))
 	}
 	return nil
-}
-
-// overall is the kind of a partial failure: retryable if any part is, so a
-// queue consumer retries (consumers dedupe the events that did go out).
-func overall(errs []error) apperr.Kind {
-	for _, err := range errs {
-		if k := apperr.KindOf(err); apperr.Retryable(k) {
-			return k
-		}
-	}
-	return apperr.KindOf(errs[0])
 }
 
 func (p *Publisher) entry(ev Event) (entry, error) {
@@ -203,7 +194,7 @@ func (p *Publisher) put(ctx context.Context, entries []entry, idx []int) []error
 			}
 			break
 		}
-		var retry []int
+		var again []int
 		for j, res := range out.Entries {
 			code := aws.ToString(res.ErrorCode)
 			if code == "" {
@@ -211,7 +202,7 @@ func (p *Publisher) put(ctx context.Context, entries []entry, idx []int) []error
 			}
 			i := pending[j]
 			if retryable(code) && attempt+1 < putAttempts {
-				retry = append(retry, i)
+				again = append(again, i)
 				continue
 			}
 			kind := apperr.Transient
@@ -220,9 +211,9 @@ func (p *Publisher) put(ctx context.Context, entries []entry, idx []int) []error
 			}
 			failed[i] = apperr.E(kind, "%s: %s: %s", name(i, entries[i].ev), code, aws.ToString(res.ErrorMessage))
 		}
-		pending = retry
+		pending = again
 		if len(pending) > 0 {
-			if err := sleep(ctx, time.Duration(100<<attempt)*time.Millisecond); err != nil {
+			if err := retry.Sleep(ctx, time.Duration(100<<attempt)*time.Millisecond); err != nil {
 				for _, i := range pending {
 					failed[i] = apperr.Wrap(apperr.Transient, err, "%s: retry interrupted", name(i, entries[i].ev))
 				}
@@ -260,15 +251,4 @@ func classify(err error) error {
 		return apperr.Wrap(apperr.RateLimited, err, "put events: throttled")
 	}
 	return fmt.Errorf("put events: %w", err)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pulsehub/pulsehub/shared/retry"
+
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
@@ -140,7 +142,7 @@ func (s *Store) Do(ctx context.Context, scope, key string, ttl time.Duration, fn
 			return rec.Result, true, nil
 		}
 		// In progress elsewhere (or claimable again, which the next claim finds out).
-		if err := sleepCtx(ctx, wait); err != nil {
+		if err := retry.Sleep(ctx, wait); err != nil {
 			return nil, false, apperr.Wrap(apperr.Transient, err, "idem %s/%s: still in progress elsewhere", scope, key)
 		}
 		wait = min(wait*2, s.pollMax)
@@ -263,15 +265,4 @@ func (s *Store) Seen(ctx context.Context, scope, key string, ttl time.Duration) 
 		return false, nil
 	}
 	return false, fmt.Errorf("idem.Seen %s/%s: %w", scope, key, err)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

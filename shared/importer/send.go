@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pulsehub/pulsehub/shared/retry"
+
 	"github.com/pulsehub/pulsehub/shared/shopify"
 )
 
@@ -115,12 +117,11 @@ func (s *Sender) post(ctx context.Context, hc *http.Client, d shopify.Delivery) 
 			}
 			return fmt.Errorf("importer: %s webhook %s: still %d after retries: %s", d.Topic, d.WebhookID, status, msg)
 		}
-		t := time.NewTimer(min(100*time.Millisecond<<attempt, 5*time.Second))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := retry.Sleep(ctx, sendBackoff.Delay(attempt)); err != nil {
+			return err
 		}
 	}
 }
+
+// sendBackoff paces webhook retries: 100 ms doubling, capped at 5 s.
+var sendBackoff = retry.Backoff{Base: 100 * time.Millisecond, Max: 5 * time.Second}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pulsehub/pulsehub/shared/retry"
+
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -126,7 +128,7 @@ func (m *Mapping) collect(ctx context.Context) []sqstypes.Message {
 				return msgs
 			}
 			m.Logger.Warn("sqs receive failed; retrying", "function", m.Function, "queue", m.QueueURL, "err", err)
-			sleep(ctx, time.Second)
+			_ = retry.Sleep(ctx, time.Second)
 			continue
 		}
 		if len(msgs) == 0 && len(out.Messages) > 0 {
@@ -134,19 +136,10 @@ func (m *Mapping) collect(ctx context.Context) []sqstypes.Message {
 		}
 		msgs = append(msgs, out.Messages...)
 		if len(out.Messages) == 0 && len(msgs) > 0 {
-			sleep(ctx, 50*time.Millisecond) // a short poll came back empty inside the window
+			_ = retry.Sleep(ctx, 50*time.Millisecond) // a short poll came back empty inside the window
 		}
 	}
 	return msgs
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }
 
 // Event builds the Lambda event for a batch, as the SQS poller does.

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pulsehub/pulsehub/shared/retry"
+
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -128,20 +130,9 @@ func (s *Sender) SendBatch(ctx context.Context, url string, msgs []Message) erro
 	}
 	flush()
 	if len(errs) > 0 {
-		return apperr.Wrap(overall(errs), errors.Join(errs...), "queue.SendBatch %s: %d of %d messages not sent", url, len(errs), len(msgs))
+		return apperr.Wrap(apperr.KindOfAll(errs), errors.Join(errs...), "queue.SendBatch %s: %d of %d messages not sent", url, len(errs), len(msgs))
 	}
 	return nil
-}
-
-// overall is the kind of a partial failure: retryable if any part is, so a
-// queue consumer retries rather than dead-letters a half-sent batch.
-func overall(errs []error) apperr.Kind {
-	for _, err := range errs {
-		if k := apperr.KindOf(err); apperr.Retryable(k) {
-			return k
-		}
-	}
-	return apperr.KindOf(errs[0])
 }
 
 // sendChunk sends msgs[idx...] as one batch and retries retryable failures.
@@ -165,7 +156,7 @@ func (s *Sender) sendChunk(ctx context.Context, url string, msgs []Message, idx 
 			}
 			return errs
 		}
-		var retry []int
+		var again []int
 		for _, f := range out.Failed {
 			i, convErr := strconv.Atoi(aws.ToString(f.Id))
 			if convErr != nil || !slices.Contains(pending, i) {
@@ -181,11 +172,11 @@ func (s *Sender) sendChunk(ctx context.Context, url string, msgs []Message, idx 
 				errs = append(errs, apperr.E(kind, "%s", msg))
 				continue
 			}
-			retry = append(retry, i)
+			again = append(again, i)
 		}
-		pending = retry
+		pending = again
 		if len(pending) > 0 {
-			if err := sleep(ctx, time.Duration(50<<attempt)*time.Millisecond); err != nil {
+			if err := retry.Sleep(ctx, time.Duration(50<<attempt)*time.Millisecond); err != nil {
 				for _, i := range pending {
 					errs = append(errs, apperr.Wrap(apperr.Transient, err, "message %d: retry interrupted", i))
 				}
@@ -252,15 +243,4 @@ func classify(err error, format string, args ...any) error {
 		return apperr.Wrap(apperr.RateLimited, err, "%s: throttled", op)
 	}
 	return fmt.Errorf("%s: %w", op, err)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

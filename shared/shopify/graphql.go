@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pulsehub/pulsehub/shared/retry"
+
 	"github.com/pulsehub/pulsehub/shared/apperr"
 )
 
@@ -58,7 +60,7 @@ func NewClient(hc *http.Client, endpoint, accessToken string) *Client {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	return &Client{http: hc, endpoint: endpoint, token: accessToken, Sleep: sleep, Now: time.Now, costs: map[string]float64{}}
+	return &Client{http: hc, endpoint: endpoint, token: accessToken, Sleep: retry.Sleep, Now: time.Now, costs: map[string]float64{}}
 }
 
 // ThrottleStatus is extensions.cost.throttleStatus.
@@ -106,7 +108,7 @@ func (c *Client) Do(ctx context.Context, query string, vars map[string]any, out 
 			if apperr.KindOf(err) != apperr.Transient || attempt+1 >= maxAttempts {
 				return err
 			}
-			if err := c.Sleep(ctx, backoff(attempt)); err != nil {
+			if err := c.Sleep(ctx, throttleBackoff.Delay(attempt)); err != nil {
 				return apperr.Wrap(apperr.Transient, err, "shopify: retry interrupted")
 			}
 			continue
@@ -121,7 +123,7 @@ func (c *Client) Do(ctx context.Context, query string, vars map[string]any, out 
 			// The bucket estimate now says how long to wait; when the
 			// response carried no cost data, back off instead.
 			if res.Extensions.Cost == nil {
-				if err := c.Sleep(ctx, backoff(attempt)); err != nil {
+				if err := c.Sleep(ctx, throttleBackoff.Delay(attempt)); err != nil {
 					return apperr.Wrap(apperr.Transient, err, "shopify: retry interrupted")
 				}
 			}
@@ -222,26 +224,11 @@ func (c *Client) waitFor(cost float64) time.Duration {
 }
 
 // Bucket returns the last throttle status seen (for logs and tests).
+// throttleBackoff paces retries after THROTTLED, 429 and 5xx answers.
+var throttleBackoff = retry.Backoff{Base: 250 * time.Millisecond, Max: 5 * time.Second}
+
 func (c *Client) Bucket() ThrottleStatus {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.bucket
-}
-
-func backoff(attempt int) time.Duration {
-	return min(250*time.Millisecond<<min(attempt, 5), 5*time.Second)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pulsehub/pulsehub/shared/retry"
+
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -70,7 +72,7 @@ func (t *Table) batchWrite(ctx context.Context, reqs []types.WriteRequest) error
 		if attempt+1 >= batchAttempts {
 			return apperr.E(apperr.Transient, "store: %d items still unprocessed after %d attempts", len(pending[t.name]), batchAttempts)
 		}
-		if err := sleep(ctx, backoff(attempt)); err != nil {
+		if err := retry.Sleep(ctx, batchBackoff.Delay(attempt)); err != nil {
 			return apperr.Wrap(apperr.Transient, err, "store: batch write interrupted")
 		}
 	}
@@ -123,7 +125,7 @@ func (t *Table) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 		if attempt+1 >= batchAttempts {
 			return nil, apperr.E(apperr.Transient, "store: %d keys still unprocessed after %d attempts", len(pending[t.name].Keys), batchAttempts)
 		}
-		if err := sleep(ctx, backoff(attempt)); err != nil {
+		if err := retry.Sleep(ctx, batchBackoff.Delay(attempt)); err != nil {
 			return nil, apperr.Wrap(apperr.Transient, err, "store: batch get interrupted")
 		}
 	}
@@ -138,20 +140,5 @@ func keyOf(av map[string]types.AttributeValue) (Key, error) {
 	return Key{PK: pk.Value, SK: sk.Value}, nil
 }
 
-// backoff is 50 ms doubling per attempt, capped at 2 s.
-func backoff(attempt int) time.Duration {
-	d := 50 * time.Millisecond << min(attempt, 6)
-	return min(d, 2*time.Second)
-}
-
-// sleep waits for d or until ctx ends, whichever is first.
-func sleep(ctx context.Context, d time.Duration) error {
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-tm.C:
-		return nil
-	}
-}
+// batchBackoff paces retries of unprocessed items: 50 ms doubling, capped at 2 s.
+var batchBackoff = retry.Backoff{Base: 50 * time.Millisecond, Max: 2 * time.Second}

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/pulsehub/pulsehub/shared/retry"
+
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
@@ -178,7 +180,7 @@ func (m migrator) one(ctx context.Context, mig Migration, owner string) (bool, e
 			m.log.InfoContext(ctx, "migration held by another runner; waiting", "migration", mig.ID, "name", mig.Name)
 			waiting = true
 		}
-		if err := sleep(ctx, m.poll); err != nil {
+		if err := retry.Sleep(ctx, m.poll); err != nil {
 			return false, apperr.Wrap(apperr.Transient, err, "gave up waiting for another runner")
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pulsehub/pulsehub/shared/retry"
+
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
@@ -26,7 +28,7 @@ func testLog(t *testing.T) *slog.Logger {
 func counting(id int, name string, runs *atomic.Int32, d time.Duration) Migration {
 	return Migration{ID: id, Name: name, Apply: func(ctx context.Context, t *Table, _ string, _ func(string) error) error {
 		runs.Add(1)
-		return sleep(ctx, d)
+		return retry.Sleep(ctx, d)
 	}}
 }
 

@@ -288,4 +288,3 @@ func TestHandleConnectedEventBackfillsAndRegisters(t *testing.T) {
 		t.Fatalf("bad detail: %v", err)
 	}
 }
-
