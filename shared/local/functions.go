@@ -5,6 +5,7 @@ import (
 	"github.com/pulsehub/pulsehub/shared/ingest"
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
 	"github.com/pulsehub/pulsehub/shared/realtime"
+	"github.com/pulsehub/pulsehub/shared/realtime/wsconnect"
 	syncfn "github.com/pulsehub/pulsehub/shared/sync"
 	"github.com/pulsehub/pulsehub/shared/webhook"
 )
@@ -15,7 +16,7 @@ import (
 func Functions() map[string]lambdafn.Constructor {
 	return map[string]lambdafn.Constructor{
 		"api":           api.NewFunction,
-		"ws-connect":    realtime.NewConnectFunction,
+		"ws-connect":    wsconnect.NewFunction,
 		"ws-disconnect": realtime.NewDisconnectFunction,
 		"ws-message":    realtime.NewMessageFunction,
 		"sync":          syncfn.NewFunction,

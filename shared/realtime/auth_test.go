@@ -14,6 +14,7 @@ import (
 	"github.com/pulsehub/pulsehub/shared/auth"
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
 	"github.com/pulsehub/pulsehub/shared/realtime"
+	"github.com/pulsehub/pulsehub/shared/realtime/wsconnect"
 	"github.com/pulsehub/pulsehub/shared/store"
 	"github.com/pulsehub/pulsehub/shared/wsapi"
 )
@@ -48,7 +49,7 @@ func TestConnectFunctionVerifiesTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := realtime.NewConnectFunction(ctx, e.deps)
+	h, err := wsconnect.NewFunction(ctx, e.deps)
 	if err != nil {
 		t.Fatal(err)
 	}

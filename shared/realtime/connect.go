@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
-	"github.com/pulsehub/pulsehub/shared/auth"
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
 	"github.com/pulsehub/pulsehub/shared/logging"
 	"github.com/pulsehub/pulsehub/shared/store"
@@ -40,27 +39,10 @@ type Connections interface {
 	Delete(ctx context.Context, id string) error
 }
 
-func connectionStore(d lambdafn.Deps) *wsapi.ConnectionStore {
+// ConnectionStore opens the connection records of the function's table.
+func ConnectionStore(d lambdafn.Deps) *wsapi.ConnectionStore {
 	table := store.New(dynamodb.NewFromConfig(d.AWS), d.Config.TableName, d.Config.CursorSecret)
 	return wsapi.NewConnectionStore(table)
-}
-
-// NewConnectFunction builds the ws-connect handler.
-func NewConnectFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
-	v, err := auth.VerifierFromDeps(ctx, d)
-	if err != nil {
-		return nil, fmt.Errorf("ws-connect: %w", err)
-	}
-	return NewConnectHandler(connectionStore(d), authVerifier{v}, d.Logger).Handle, nil
-}
-
-// authVerifier adapts auth.Verifier (signature, claims, revoked logins) to
-// TokenVerifier.
-type authVerifier struct{ v *auth.Verifier }
-
-func (a authVerifier) Verify(ctx context.Context, token string) (Principal, error) {
-	p, err := a.v.Verify(ctx, token)
-	return Principal{TenantID: p.TenantID, UserID: p.UserID, Role: string(p.Role)}, err
 }
 
 // ConnectHandler handles $connect.
@@ -130,7 +112,7 @@ func refuse(status int, message string) events.APIGatewayProxyResponse {
 
 // NewDisconnectFunction builds the ws-disconnect handler.
 func NewDisconnectFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
-	return NewDisconnectHandler(connectionStore(d), d.Logger).Handle, nil
+	return NewDisconnectHandler(ConnectionStore(d), d.Logger).Handle, nil
 }
 
 // DisconnectHandler handles $disconnect.

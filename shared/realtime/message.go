@@ -52,7 +52,7 @@ func NewMessageFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ws-message: %w", err)
 	}
-	return NewMessageHandler(connectionStore(d), client, d.Logger).Handle, nil
+	return NewMessageHandler(ConnectionStore(d), client, d.Logger).Handle, nil
 }
 
 // NewMessageHandler returns the message handler.
