@@ -54,7 +54,7 @@ func NewFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
 	dlq := queue.NewDLQ(sqs.NewFromConfig(d.AWS), d.Config.QueueURL(q.DLQName()))
 	h := batch.Handler(d.Logger, dlq, func(ctx context.Context, m events.SQSMessage) error {
 		return p.Process(ctx, []byte(m.Body))
-	}, batch.Concurrency(4))
+	}, batch.Concurrency(10))
 	sw := &sweeper{p: p, every: sweepEvery}
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		// One handler, two triggers: SQS batches from the ingest queue and

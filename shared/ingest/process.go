@@ -239,11 +239,6 @@ func (p *Processor) order(ctx context.Context, env Envelope, o shopify.Order) er
 	if err != nil {
 		return err
 	}
-	if o.Customer != nil {
-		if err := p.customerFields(ctx, t, r.CustomerID, *o.Customer); err != nil {
-			return err
-		}
-	}
 	total, err := Cents(o.TotalPrice)
 	if err != nil {
 		return err
@@ -259,6 +254,11 @@ func (p *Processor) order(ctx context.Context, env Envelope, o shopify.Order) er
 	}
 	if st.UpdatedAt.IsZero() {
 		st.UpdatedAt = env.TriggeredAt
+	}
+	if o.Customer != nil {
+		// Applied with the order in one write, ordered by the customer's own updated_at.
+		f, at := fieldsOf(*o.Customer)
+		st.Customer, st.CustomerAt = &f, at
 	}
 	if st.PlacedAt.IsZero() {
 		return invalid(env, fmt.Errorf("order %d has no created_at", o.ID))
@@ -292,7 +292,9 @@ func (p *Processor) order(ctx context.Context, env Envelope, o shopify.Order) er
 	return nil
 }
 
-func (p *Processor) customerFields(ctx context.Context, t, cid string, c shopify.Customer) error {
+// fieldsOf reads the profile fields of a Shopify customer and the time
+// they are as of (zero when the payload has no updated_at: never newer).
+func fieldsOf(c shopify.Customer) (profile.Fields, time.Time) {
 	at := time.Time{}
 	if c.UpdatedAt != nil {
 		at = *c.UpdatedAt
@@ -302,6 +304,11 @@ func (p *Processor) customerFields(ctx context.Context, t, cid string, c shopify
 		b, _ := json.Marshal(c.DefaultAddress)
 		f.Address = string(b)
 	}
+	return f, at
+}
+
+func (p *Processor) customerFields(ctx context.Context, t, cid string, c shopify.Customer) error {
+	f, at := fieldsOf(c)
 	_, err := p.profiles.UpdateFields(ctx, t, cid, f, at)
 	return err
 }

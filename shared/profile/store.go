@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	mrand "math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -270,6 +271,16 @@ func (s *Store) attach(ctx context.Context, tenant, cid string, missing []idxKey
 	return s.t.Transact(ctx, ops...)
 }
 
+// backoff waits a little, with jitter, before another optimistic attempt on
+// a contended customer, so concurrent writers stop colliding in lockstep.
+func backoff(ctx context.Context, attempt int) {
+	d := time.Duration(mrand.Int64N(int64(5*time.Millisecond) << min(attempt, 5)))
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
 func versionIs(v int64) store.Cond {
 	return store.If(expression.Name("version").Equal(expression.Value(v)))
 }
@@ -295,7 +306,7 @@ func (s *Store) Profile(ctx context.Context, tenant, cid string) (Profile, error
 // mutate applies fn to the profile under optimistic concurrency, with extra
 // transaction ops built from the profile as read. fn returns false to skip.
 func (s *Store) mutate(ctx context.Context, tenant, cid string, fn func(p *Profile) (bool, []store.TxOp, error)) (Profile, bool, error) {
-	for range attempts {
+	for attempt := range attempts {
 		p, err := s.profile(ctx, tenant, cid)
 		if err != nil {
 			return Profile{}, false, err
@@ -313,6 +324,7 @@ func (s *Store) mutate(ctx context.Context, tenant, cid string, fn func(p *Profi
 		if apperr.KindOf(err) != apperr.Conflict {
 			return Profile{}, false, err
 		}
+		backoff(ctx, attempt)
 	}
 	return Profile{}, false, apperr.E(apperr.Transient, "customer %s is busy; retry", cid)
 }
@@ -325,8 +337,22 @@ type Fields struct {
 // UpdateFields sets non-empty fields as of the provider time at. A payload
 // older than the newest one applied changes nothing (reports false).
 func (s *Store) UpdateFields(ctx context.Context, tenant, cid string, f Fields, at time.Time) (bool, error) {
+	sealed, err := s.sealFields(ctx, tenant, f)
+	if err != nil {
+		return false, fmt.Errorf("profile.UpdateFields %s: %w", cid, err)
+	}
+	_, changed, err := s.mutate(ctx, tenant, cid, func(p *Profile) (bool, []store.TxOp, error) {
+		return applyFields(p, sealed, at), nil, nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("profile.UpdateFields %s: %w", cid, err)
+	}
+	return changed, nil
+}
+
+// sealFields normalises and seals the personal fields of f.
+func (s *Store) sealFields(ctx context.Context, tenant string, f Fields) (Fields, error) {
 	sealed := Fields{Tags: f.Tags, Currency: f.Currency}
-	var err error
 	for _, v := range []struct {
 		in  string
 		out *string
@@ -340,33 +366,34 @@ func (s *Store) UpdateFields(ctx context.Context, tenant, cid string, f Fields, 
 				in = n
 			}
 		}
+		var err error
 		if *v.out, err = s.pii.Seal(ctx, tenant, in); err != nil {
-			return false, fmt.Errorf("profile.UpdateFields %s: %w", cid, err)
+			return Fields{}, err
 		}
 	}
-	_, changed, err := s.mutate(ctx, tenant, cid, func(p *Profile) (bool, []store.TxOp, error) {
-		if p.FieldsAt != "" && ts(at) <= p.FieldsAt {
-			return false, nil, nil
-		}
-		set := func(dst *string, v string) {
-			if v != "" {
-				*dst = v
-			}
-		}
-		set(&p.Email, sealed.Email)
-		set(&p.Phone, sealed.Phone)
-		set(&p.FirstName, sealed.FirstName)
-		set(&p.LastName, sealed.LastName)
-		set(&p.Address, sealed.Address)
-		set(&p.Tags, sealed.Tags)
-		set(&p.Currency, sealed.Currency)
-		p.FieldsAt = ts(at)
-		return true, nil, nil
-	})
-	if err != nil {
-		return false, fmt.Errorf("profile.UpdateFields %s: %w", cid, err)
+	return sealed, nil
+}
+
+// applyFields sets the non-empty sealed fields when at is newer than the
+// fields applied before; it reports whether it did.
+func applyFields(p *Profile, sealed Fields, at time.Time) bool {
+	if p.FieldsAt != "" && ts(at) <= p.FieldsAt {
+		return false
 	}
-	return changed, nil
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&p.Email, sealed.Email)
+	set(&p.Phone, sealed.Phone)
+	set(&p.FirstName, sealed.FirstName)
+	set(&p.LastName, sealed.LastName)
+	set(&p.Address, sealed.Address)
+	set(&p.Tags, sealed.Tags)
+	set(&p.Currency, sealed.Currency)
+	p.FieldsAt = ts(at)
+	return true
 }
 
 // OrderState is an order as of its provider update time.
@@ -377,6 +404,10 @@ type OrderState struct {
 	TotalCents, RefundedCents                                              int64
 	RefundIDs                                                              []string
 	Lines                                                                  []OrderLine
+	// Customer holds the order's embedded customer fields, applied in the
+	// same write as the order when newer than the profile's (CustomerAt).
+	Customer   *Fields
+	CustomerAt time.Time
 }
 
 // OrderResult says what ApplyOrder did.
@@ -392,8 +423,16 @@ type OrderResult struct {
 // counted once however often it arrives.
 func (s *Store) ApplyOrder(ctx context.Context, tenant, cid string, o OrderState) (OrderResult, error) {
 	key := store.Key{PK: custPK(tenant, cid), SK: skOrder + sortTS(o.PlacedAt) + "#" + o.OrderID}
+	var sealed Fields
+	if o.Customer != nil {
+		var err error
+		if sealed, err = s.sealFields(ctx, tenant, *o.Customer); err != nil {
+			return OrderResult{}, fmt.Errorf("profile.ApplyOrder %s/%s: %w", cid, o.OrderID, err)
+		}
+	}
 	var res OrderResult
 	_, _, err := s.mutate(ctx, tenant, cid, func(p *Profile) (bool, []store.TxOp, error) {
+		fields := o.Customer != nil && applyFields(p, sealed, o.CustomerAt)
 		var prev Order
 		err := s.t.Get(ctx, key, &prev)
 		exists := err == nil
@@ -402,7 +441,7 @@ func (s *Store) ApplyOrder(ctx context.Context, tenant, cid string, o OrderState
 		}
 		if exists && ts(o.UpdatedAt) <= prev.UpdatedAt {
 			res = OrderResult{Order: prev}
-			return false, nil, nil
+			return fields, nil, nil // only the customer's newer fields, if any
 		}
 		next := Order{
 			PK: key.PK, SK: key.SK, GSI1PK: orderGSI(tenant, o.OrderID), GSI1SK: "ORDER",

@@ -65,6 +65,7 @@ type IntegrationDirectory struct {
 
 	mu    sync.Mutex
 	creds map[string]cachedCreds
+	shops map[string]cachedShop
 }
 
 type cachedCreds struct {
@@ -74,12 +75,41 @@ type cachedCreds struct {
 
 // NewDirectory returns a Directory over s.
 func NewDirectory(s *integration.Store, ttl time.Duration, now func() time.Time) *IntegrationDirectory {
-	return &IntegrationDirectory{s: s, ttl: ttl, now: now, creds: map[string]cachedCreds{}}
+	return &IntegrationDirectory{s: s, ttl: ttl, now: now, creds: map[string]cachedCreds{}, shops: map[string]cachedShop{}}
 }
 
+// TenantForShop caches the shop → tenant lookup for ttl: every Shopify
+// webhook needs it, and a shop moves between workspaces only by an explicit
+// reconnect, after which a minute of stale routing still fails the
+// signature check rather than misfiling data.
 func (d *IntegrationDirectory) TenantForShop(ctx context.Context, v string) (string, error) {
-	return d.s.TenantForShop(ctx, v)
+	d.mu.Lock()
+	c, ok := d.shops[v]
+	d.mu.Unlock()
+	if ok && d.now().Before(c.exp) {
+		return c.tenant, nil
+	}
+	t, err := d.s.TenantForShop(ctx, v)
+	if err != nil {
+		return "", err
+	}
+	d.mu.Lock()
+	if len(d.shops) >= maxCachedShops {
+		clear(d.shops) // bound memory; a warm instance refills what it uses
+	}
+	d.shops[v] = cachedShop{tenant: t, exp: d.now().Add(d.ttl)}
+	d.mu.Unlock()
+	return t, nil
 }
+
+// maxCachedShops bounds the shop cache of one instance.
+const maxCachedShops = 10_000
+
+type cachedShop struct {
+	tenant string
+	exp    time.Time
+}
+
 func (d *IntegrationDirectory) TenantForWriteKey(ctx context.Context, v string) (string, error) {
 	return d.s.TenantForWriteKey(ctx, v)
 }
