@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -39,9 +40,18 @@ type platform struct {
 func bootPlatform(t testing.TB) *platform {
 	t.Helper()
 	testenv.AWSConfig(t)
+	var logs io.Writer = io.Discard
+	if path := os.Getenv("E2E_FUNCTION_LOGS"); path != "" { // a file to read the handlers' logs after a run
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		logs = f
+	}
 	rt := local.New(local.Options{
 		Addr: "127.0.0.1:0", StateDir: t.TempDir(), Prefix: testenv.Name(t, "e2e"),
-		ReuseEndpoints: true, NoSchedules: true, FunctionLogs: io.Discard, Logger: slogDiscard(),
+		ReuseEndpoints: true, NoSchedules: true, FunctionLogs: logs, Logger: slogDiscard(),
 	})
 	t.Cleanup(func() { rt.Close() })
 	if err := rt.Run(context.Background()); err != nil {
