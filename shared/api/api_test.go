@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -83,6 +84,43 @@ func TestRefreshReuseRevokesFamily(t *testing.T) {
 	}
 	if !hasAction(page.Items, "token.reuse") {
 		t.Fatalf("no token.reuse audit entry in %+v", page.Items)
+	}
+}
+
+// TestRevocationAcrossInstances: an instance that checked a login recently
+// trusts it for auth.SessionCacheTTL; a logout or a refresh-token reuse
+// handled by another instance stops the login there once that has passed
+// (an injected clock, no sleeping), and at once on the instance that
+// handled it.
+func TestRevocationAcrossInstances(t *testing.T) {
+	var clockNanos atomic.Int64
+	clockNanos.Store(time.Now().UnixNano())
+	clock := func() time.Time { return time.Unix(0, clockNanos.Load()) }
+	h := newHarness(t, Options{Now: clock})
+	other := h.instance()
+	for _, tc := range []struct {
+		name   string
+		revoke func(s response)
+	}{
+		{"logout", func(s response) {
+			h.must(204, "POST", "/v1/auth/logout", "", `{"refreshToken":"`+s.str("refreshToken")+`"}`)
+		}},
+		{"refresh reuse", func(s response) {
+			h.must(200, "POST", "/v1/auth/refresh", "", `{"refreshToken":"`+s.str("refreshToken")+`"}`)
+			h.must(401, "POST", "/v1/auth/refresh", "", `{"refreshToken":"`+s.str("refreshToken")+`"}`)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h.t, other.t = t, t
+			s := h.signup("revoke-"+strings.ReplaceAll(tc.name, " ", "-"), "a@revoke.test")
+			at := s.str("accessToken")
+			other.must(200, "GET", "/v1/me", at, "")
+			tc.revoke(s)
+			h.must(401, "GET", "/v1/me", at, "")
+			other.must(200, "GET", "/v1/me", at, "") // the documented delay
+			clockNanos.Add(int64(auth.SessionCacheTTL))
+			other.must(401, "GET", "/v1/me", at, "")
+		})
 	}
 }
 

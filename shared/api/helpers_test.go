@@ -49,6 +49,8 @@ type harness struct {
 	srv *httpapi.Server
 	h   lambda.Handler
 	dir string
+	d   lambdafn.Deps
+	o   Options
 }
 
 func newHarness(t *testing.T, o Options) *harness {
@@ -89,7 +91,19 @@ func newHarness(t *testing.T, o Options) *harness {
 		t.Fatal(err)
 	}
 	srv := NewServer(svc, o)
-	return &harness{t: t, bus: rb, svc: svc, srv: srv, h: lambda.NewHandler(httpadapter.NewV2(srv).ProxyWithContext), dir: dir}
+	return &harness{t: t, bus: rb, svc: svc, srv: srv, h: lambda.NewHandler(httpadapter.NewV2(srv).ProxyWithContext), dir: dir, d: d, o: o}
+}
+
+// instance is another warm instance of the same function: same table,
+// keys and options, its own caches.
+func (h *harness) instance() *harness {
+	h.t.Helper()
+	svc, err := NewServices(context.Background(), h.d, h.o)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	srv := NewServer(svc, h.o)
+	return &harness{t: h.t, bus: h.bus, svc: svc, srv: srv, h: lambda.NewHandler(httpadapter.NewV2(srv).ProxyWithContext), dir: h.dir, d: h.d, o: h.o}
 }
 
 type response struct {

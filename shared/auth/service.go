@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
@@ -56,14 +57,20 @@ type Service struct {
 	audit    Auditor
 	now      func() time.Time
 	verifier *Verifier
+
+	slugMu sync.Mutex
+	slugs  map[string]string // tenant → workspace slug (immutable)
 }
+
+// slugsMax bounds the slug cache; when full it is emptied.
+const slugsMax = 4096
 
 // NewService wires the identity service.
 func NewService(t *store.Table, c *pii.Cipher, h *Hasher, tok *Tokens, th Throttle, a Auditor, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{table: t, cipher: c, hasher: h, tokens: tok, throttle: th, audit: a, now: now, verifier: NewVerifier(tok, t)}
+	return &Service{table: t, cipher: c, hasher: h, tokens: tok, throttle: th, audit: a, now: now, verifier: NewVerifier(tok, t, SessionCacheTTL), slugs: map[string]string{}}
 }
 
 // Tokens returns the access-token issuer/parser.
@@ -434,6 +441,7 @@ func (s *Service) revokeFamily(ctx context.Context, tenant, fam, reason string) 
 	if err := s.table.Update(ctx, familyKey(tenant, fam), upd, nil, store.IfExists()); err != nil && apperr.KindOf(err) != apperr.Conflict {
 		return fmt.Errorf("auth: revoke session %s: %w", fam, err)
 	}
+	s.verifier.revoked(tenant, fam)
 	return nil
 }
 

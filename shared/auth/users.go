@@ -49,11 +49,30 @@ func (s *Service) Me(ctx context.Context, p Principal) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	var t tenantItem
-	if err := s.table.Get(ctx, store.Key{PK: "TENANT#" + p.TenantID, SK: "TENANT"}, &t); err == nil {
-		out.Workspace = t.Slug
-	}
+	out.Workspace = s.workspaceSlug(ctx, p.TenantID)
 	return out, nil
+}
+
+// workspaceSlug is the tenant's slug, or "" if it cannot be read. Slugs
+// never change, so each process reads a tenant's once.
+func (s *Service) workspaceSlug(ctx context.Context, tenant string) string {
+	s.slugMu.Lock()
+	slug, ok := s.slugs[tenant]
+	s.slugMu.Unlock()
+	if ok {
+		return slug
+	}
+	var t tenantItem
+	if err := s.table.Get(ctx, store.Key{PK: "TENANT#" + tenant, SK: "TENANT"}, &t); err != nil {
+		return ""
+	}
+	s.slugMu.Lock()
+	if len(s.slugs) >= slugsMax {
+		clear(s.slugs)
+	}
+	s.slugs[tenant] = t.Slug
+	s.slugMu.Unlock()
+	return t.Slug
 }
 
 // Users lists the workspace's users.
