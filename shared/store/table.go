@@ -100,15 +100,11 @@ func (t *Table) Put(ctx context.Context, item any, cond ...Cond) error {
 		return fmt.Errorf("store: encode %T: %w", item, err)
 	}
 	in := &dynamodb.PutItemInput{TableName: &t.name, Item: av}
-	if c := combine(cond); c != nil {
-		expr, err := expression.NewBuilder().WithCondition(*c).Build()
-		if err != nil {
-			return fmt.Errorf("store: condition: %w", err)
-		}
-		in.ConditionExpression = expr.Condition()
-		in.ExpressionAttributeNames = expr.Names()
-		in.ExpressionAttributeValues = expr.Values()
+	c, err := conditionOf(cond)
+	if err != nil {
+		return err
 	}
+	in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues = c.expr, c.names, c.values
 	if _, err := t.db.PutItem(ctx, in); err != nil {
 		return classify(err, "put %T", item)
 	}
@@ -151,16 +147,12 @@ func (t *Table) Update(ctx context.Context, key Key, upd expression.UpdateBuilde
 // Delete removes an item; deleting a missing item is not an error unless a
 // condition says so.
 func (t *Table) Delete(ctx context.Context, key Key, cond ...Cond) error {
-	in := &dynamodb.DeleteItemInput{TableName: &t.name, Key: key.av()}
-	if c := combine(cond); c != nil {
-		expr, err := expression.NewBuilder().WithCondition(*c).Build()
-		if err != nil {
-			return fmt.Errorf("store: condition: %w", err)
-		}
-		in.ConditionExpression = expr.Condition()
-		in.ExpressionAttributeNames = expr.Names()
-		in.ExpressionAttributeValues = expr.Values()
+	c, err := conditionOf(cond)
+	if err != nil {
+		return err
 	}
+	in := &dynamodb.DeleteItemInput{TableName: &t.name, Key: key.av(),
+		ConditionExpression: c.expr, ExpressionAttributeNames: c.names, ExpressionAttributeValues: c.values}
 	if _, err := t.db.DeleteItem(ctx, in); err != nil {
 		return classify(err, "delete %s/%s", key.PK, key.SK)
 	}
@@ -182,6 +174,26 @@ func combine(conds []Cond) *expression.ConditionBuilder {
 		out = &v
 	}
 	return out
+}
+
+// condition is a built condition expression; all fields are nil without one.
+type condition struct {
+	expr   *string
+	names  map[string]string
+	values map[string]types.AttributeValue
+}
+
+// conditionOf builds the AND of conds, shared by every conditional write.
+func conditionOf(conds []Cond) (condition, error) {
+	c := combine(conds)
+	if c == nil {
+		return condition{}, nil
+	}
+	expr, err := expression.NewBuilder().WithCondition(*c).Build()
+	if err != nil {
+		return condition{}, fmt.Errorf("store: condition: %w", err)
+	}
+	return condition{expr.Condition(), expr.Names(), expr.Values()}, nil
 }
 
 // classify turns SDK errors into apperr kinds once, here.

@@ -24,15 +24,12 @@ func (t *Table) TxPut(item any, cond ...Cond) TxOp {
 	if err != nil {
 		return TxOp{err: fmt.Errorf("store: encode %T: %w", item, err)}
 	}
-	p := &types.Put{TableName: &t.name, Item: av}
-	if c := combine(cond); c != nil {
-		expr, err := expression.NewBuilder().WithCondition(*c).Build()
-		if err != nil {
-			return TxOp{err: err}
-		}
-		p.ConditionExpression, p.ExpressionAttributeNames, p.ExpressionAttributeValues = expr.Condition(), expr.Names(), expr.Values()
+	c, err := conditionOf(cond)
+	if err != nil {
+		return TxOp{err: err}
 	}
-	return TxOp{item: types.TransactWriteItem{Put: p}}
+	return TxOp{item: types.TransactWriteItem{Put: &types.Put{TableName: &t.name, Item: av,
+		ConditionExpression: c.expr, ExpressionAttributeNames: c.names, ExpressionAttributeValues: c.values}}}
 }
 
 // TxUpdate applies an update under optional conditions.
@@ -53,27 +50,22 @@ func (t *Table) TxUpdate(key Key, upd expression.UpdateBuilder, cond ...Cond) Tx
 
 // TxDelete deletes key under optional conditions.
 func (t *Table) TxDelete(key Key, cond ...Cond) TxOp {
-	d := &types.Delete{TableName: &t.name, Key: key.av()}
-	if c := combine(cond); c != nil {
-		expr, err := expression.NewBuilder().WithCondition(*c).Build()
-		if err != nil {
-			return TxOp{err: err}
-		}
-		d.ConditionExpression, d.ExpressionAttributeNames, d.ExpressionAttributeValues = expr.Condition(), expr.Names(), expr.Values()
+	c, err := conditionOf(cond)
+	if err != nil {
+		return TxOp{err: err}
 	}
-	return TxOp{item: types.TransactWriteItem{Delete: d}}
+	return TxOp{item: types.TransactWriteItem{Delete: &types.Delete{TableName: &t.name, Key: key.av(),
+		ConditionExpression: c.expr, ExpressionAttributeNames: c.names, ExpressionAttributeValues: c.values}}}
 }
 
 // TxCheck asserts a condition on key without writing it.
 func (t *Table) TxCheck(key Key, cond Cond) TxOp {
-	expr, err := expression.NewBuilder().WithCondition(*cond.b).Build()
+	c, err := conditionOf([]Cond{cond})
 	if err != nil {
 		return TxOp{err: err}
 	}
-	return TxOp{item: types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
-		TableName: &t.name, Key: key.av(), ConditionExpression: expr.Condition(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-	}}}
+	return TxOp{item: types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: &t.name, Key: key.av(),
+		ConditionExpression: c.expr, ExpressionAttributeNames: c.names, ExpressionAttributeValues: c.values}}}
 }
 
 // Transact writes all ops atomically (at most 100). A failed condition is
