@@ -124,6 +124,35 @@ func TestRevocationAcrossInstances(t *testing.T) {
 	}
 }
 
+// TestMeCacheAcrossInstances: GET /v1/me answers from a copy of the user
+// at most auth.UserCacheTTL old; the instance that changed the role shows
+// the new one at once, another after UserCacheTTL (an injected clock).
+func TestMeCacheAcrossInstances(t *testing.T) {
+	var clockNanos atomic.Int64
+	clockNanos.Store(time.Now().UnixNano())
+	clock := func() time.Time { return time.Unix(0, clockNanos.Load()) }
+	h := newHarness(t, Options{Now: clock})
+	other := h.instance()
+	owner := h.signup("me-cache", "owner@me-cache.test").str("accessToken")
+	id, tok := h.invite(owner, "me-cache", "m@me-cache.test", auth.Marketer)
+	for _, inst := range []*harness{h, other} {
+		if r := inst.must(200, "GET", "/v1/me", tok, ""); r.str("role") != "marketer" {
+			t.Fatalf("me = %s", r.Raw)
+		}
+	}
+	h.must(200, "PATCH", "/v1/users/"+id, owner, `{"role":"analyst"}`)
+	if r := h.must(200, "GET", "/v1/me", tok, ""); r.str("role") != "analyst" {
+		t.Fatalf("instance that changed the role: me = %s", r.Raw)
+	}
+	if r := other.must(200, "GET", "/v1/me", tok, ""); r.str("role") != "marketer" {
+		t.Fatalf("other instance within UserCacheTTL: me = %s; want the cached copy (else this test no longer measures the delay)", r.Raw)
+	}
+	clockNanos.Add(int64(auth.UserCacheTTL))
+	if r := other.must(200, "GET", "/v1/me", tok, ""); r.str("role") != "analyst" {
+		t.Fatalf("other instance after UserCacheTTL: me = %s", r.Raw)
+	}
+}
+
 func hasAction(items any, action string) bool {
 	b, _ := json.Marshal(items)
 	return strings.Contains(string(b), `"action":"`+action+`"`)

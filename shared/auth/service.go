@@ -58,19 +58,20 @@ type Service struct {
 	now      func() time.Time
 	verifier *Verifier
 
-	slugMu sync.Mutex
-	slugs  map[string]string // tenant → workspace slug (immutable)
+	cacheMu sync.Mutex
+	slugs   map[string]string     // tenant → workspace slug (immutable)
+	users   map[string]cachedUser // tenant#user → /v1/me answer (UserCacheTTL)
 }
 
-// slugsMax bounds the slug cache; when full it is emptied.
-const slugsMax = 4096
+// cacheMax bounds each of the Service's caches; a full one is emptied.
+const cacheMax = 4096
 
 // NewService wires the identity service.
 func NewService(t *store.Table, c *pii.Cipher, h *Hasher, tok *Tokens, th Throttle, a Auditor, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{table: t, cipher: c, hasher: h, tokens: tok, throttle: th, audit: a, now: now, verifier: NewVerifier(tok, t, SessionCacheTTL), slugs: map[string]string{}}
+	return &Service{table: t, cipher: c, hasher: h, tokens: tok, throttle: th, audit: a, now: now, verifier: NewVerifier(tok, t, SessionCacheTTL), slugs: map[string]string{}, users: map[string]cachedUser{}}
 }
 
 // Tokens returns the access-token issuer/parser.

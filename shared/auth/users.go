@@ -39,8 +39,27 @@ func (s *Service) user(ctx context.Context, u userItem) (User, error) {
 	return User{UserID: u.ID, TenantID: u.Tenant, Email: email, Role: u.Role, CreatedAt: u.CreatedAt}, nil
 }
 
+// UserCacheTTL is how long an instance answers GET /v1/me from a copy of
+// the user it read: a role changed through another instance shows there
+// after at most this long (the role a request is authorised with comes
+// from its access token anyway).
+const UserCacheTTL = 2 * time.Second
+
+type cachedUser struct {
+	u  User
+	at time.Time
+}
+
 // Me returns the caller.
 func (s *Service) Me(ctx context.Context, p Principal) (User, error) {
+	key := p.TenantID + "#" + p.UserID
+	now := s.now()
+	s.cacheMu.Lock()
+	c, ok := s.users[key]
+	s.cacheMu.Unlock()
+	if ok && !now.Before(c.at) && now.Sub(c.at) < UserCacheTTL {
+		return c.u, nil
+	}
 	var u userItem
 	if err := s.table.Get(ctx, userKey(p.TenantID, p.UserID), &u); err != nil {
 		return User{}, fmt.Errorf("auth.Me: %w", err)
@@ -50,15 +69,21 @@ func (s *Service) Me(ctx context.Context, p Principal) (User, error) {
 		return User{}, err
 	}
 	out.Workspace = s.workspaceSlug(ctx, p.TenantID)
+	s.cacheMu.Lock()
+	if len(s.users) >= cacheMax {
+		clear(s.users)
+	}
+	s.users[key] = cachedUser{u: out, at: now}
+	s.cacheMu.Unlock()
 	return out, nil
 }
 
 // workspaceSlug is the tenant's slug, or "" if it cannot be read. Slugs
 // never change, so each process reads a tenant's once.
 func (s *Service) workspaceSlug(ctx context.Context, tenant string) string {
-	s.slugMu.Lock()
+	s.cacheMu.Lock()
 	slug, ok := s.slugs[tenant]
-	s.slugMu.Unlock()
+	s.cacheMu.Unlock()
 	if ok {
 		return slug
 	}
@@ -66,12 +91,12 @@ func (s *Service) workspaceSlug(ctx context.Context, tenant string) string {
 	if err := s.table.Get(ctx, store.Key{PK: "TENANT#" + tenant, SK: "TENANT"}, &t); err != nil {
 		return ""
 	}
-	s.slugMu.Lock()
-	if len(s.slugs) >= slugsMax {
+	s.cacheMu.Lock()
+	if len(s.slugs) >= cacheMax {
 		clear(s.slugs)
 	}
 	s.slugs[tenant] = t.Slug
-	s.slugMu.Unlock()
+	s.cacheMu.Unlock()
 	return t.Slug
 }
 
@@ -155,6 +180,9 @@ func (s *Service) ChangeRole(ctx context.Context, actor Principal, id string, ro
 	if err := s.table.Update(ctx, userKey(actor.TenantID, id), expression.Set(expression.Name("role"), expression.Value(role)), &u, store.IfExists()); err != nil {
 		return User{}, fmt.Errorf("auth.ChangeRole: %w", err)
 	}
+	s.cacheMu.Lock()
+	delete(s.users, actor.TenantID+"#"+id)
+	s.cacheMu.Unlock()
 	if err := s.audit.Record(ctx, actor.TenantID, audit.Entry{Action: audit.UserRoleChanged, ActorID: actor.UserID, Target: id, IP: ip,
 		Detail: map[string]string{"from": string(from), "to": string(role)}}); err != nil {
 		return User{}, err
