@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -41,6 +42,7 @@ func bootPlatform(t testing.TB) *platform {
 	t.Helper()
 	testenv.AWSConfig(t)
 	var logs io.Writer = io.Discard
+	logger := slogDiscard()
 	if path := os.Getenv("E2E_FUNCTION_LOGS"); path != "" { // a file to read the handlers' logs after a run
 		f, err := os.Create(path)
 		if err != nil {
@@ -48,10 +50,11 @@ func bootPlatform(t testing.TB) *platform {
 		}
 		t.Cleanup(func() { f.Close() })
 		logs = f
+		logger = slog.New(slog.NewTextHandler(f, nil))
 	}
 	rt := local.New(local.Options{
 		Addr: "127.0.0.1:0", StateDir: t.TempDir(), Prefix: testenv.Name(t, "e2e"),
-		ReuseEndpoints: true, NoSchedules: true, FunctionLogs: logs, Logger: slogDiscard(),
+		ReuseEndpoints: true, NoSchedules: true, FunctionLogs: logs, Logger: logger,
 	})
 	t.Cleanup(func() { rt.Close() })
 	if err := rt.Run(context.Background()); err != nil {

@@ -38,8 +38,10 @@ func NewStore(t *store.Table, c Cipher, now func() time.Time) *Store {
 	return &Store{t: t, pii: c, now: now}
 }
 
-// attempts bounds optimistic-concurrency retries on one customer.
-const attempts = 8
+// attempts bounds optimistic-concurrency retries on one customer; with the
+// jittered backoff they span about a second, so a hot customer under load
+// is retried in place rather than after the queue's visibility timeout.
+const attempts = 16
 
 // Identity is what a payload tells about who it concerns.
 type Identity struct {

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -61,12 +62,13 @@ type Handler struct {
 	now       func() time.Time
 
 	mu            sync.Mutex
-	unknownLogged map[string]bool // topic → already logged by this instance
+	unknownLogged map[string]bool             // topic → already logged by this instance
+	sgKeys        map[string]*ecdsa.PublicKey // SendGrid verification key → parsed (nil: invalid)
 }
 
 // New returns a Handler.
 func New(log *slog.Logger, dir Directory, q Queue, publicURL string, now func() time.Time) *Handler {
-	return &Handler{log: log, dir: dir, queue: q, publicURL: strings.TrimRight(publicURL, "/"), now: now, unknownLogged: map[string]bool{}}
+	return &Handler{log: log, dir: dir, queue: q, publicURL: strings.TrimRight(publicURL, "/"), now: now, unknownLogged: map[string]bool{}, sgKeys: map[string]*ecdsa.PublicKey{}}
 }
 
 // request is the part of an API Gateway event the routes read.
@@ -512,7 +514,7 @@ func (h *Handler) sendgrid(ctx context.Context, r request) (events.APIGatewayV2H
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	if !VerifySendGrid(creds.SendGridPublicKey, r.body, sig, ts) {
+	if !VerifySendGridKey(h.sendgridKey(creds.SendGridPublicKey), r.body, sig, ts) {
 		return events.APIGatewayV2HTTPResponse{}, errUnauthorized
 	}
 	now := h.now().UTC()
@@ -530,6 +532,25 @@ func (h *Handler) sendgrid(ctx context.Context, r request) (events.APIGatewayV2H
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	return accepted, nil
+}
+
+// sendgridKey parses a tenant's SendGrid key once per instance; parsing
+// costs as much as the signature check itself.
+func (h *Handler) sendgridKey(pub string) *ecdsa.PublicKey {
+	h.mu.Lock()
+	k, ok := h.sgKeys[pub]
+	h.mu.Unlock()
+	if ok {
+		return k
+	}
+	k, _ = ParseSendGridKey(pub) // nil when invalid: every signature fails
+	h.mu.Lock()
+	if len(h.sgKeys) >= 1000 {
+		clear(h.sgKeys) // bound memory; keys are re-parsed on demand
+	}
+	h.sgKeys[pub] = k
+	h.mu.Unlock()
+	return k
 }
 
 func parseInt(s string) (int64, error) {

@@ -1,10 +1,12 @@
 package webhook
 
 import (
+	"crypto/ecdsa"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"strings"
 
 	"github.com/sendgrid/sendgrid-go/helpers/eventwebhook"
@@ -81,21 +83,36 @@ func VerifyTwilio(authToken, publicURL string, params map[string]string, signatu
 // VerifySendGrid checks SendGrid's signed event webhook: an ECDSA P-256
 // signature (base64 DER) over timestamp + raw body, with the public key shown
 // in SendGrid's settings (base64 DER SubjectPublicKeyInfo).
-func VerifySendGrid(publicKey string, body []byte, signature, timestamp string) (ok bool) {
-	if publicKey == "" || signature == "" || timestamp == "" {
-		return false
+func VerifySendGrid(publicKey string, body []byte, signature, timestamp string) bool {
+	key, err := ParseSendGridKey(publicKey)
+	return err == nil && VerifySendGridKey(key, body, signature, timestamp)
+}
+
+// ParseSendGridKey parses SendGrid's verification key (base64 DER). The
+// handler caches the result: parsing costs as much as verifying.
+func ParseSendGridKey(publicKey string) (key *ecdsa.PublicKey, err error) {
+	if publicKey == "" {
+		return nil, errors.New("webhook: SendGrid verification key is empty")
 	}
 	// The helper type-asserts the parsed key to ECDSA and panics on any
 	// other key type; a misconfigured key must read as "not verified".
 	defer func() {
 		if recover() != nil {
-			ok = false
+			key, err = nil, errors.New("webhook: SendGrid verification key is not an ECDSA public key")
 		}
 	}()
-	key, err := eventwebhook.ConvertPublicKeyBase64ToECDSA(publicKey)
-	if err != nil || key == nil {
+	key, err = eventwebhook.ConvertPublicKeyBase64ToECDSA(publicKey)
+	if err == nil && key == nil {
+		err = errors.New("webhook: SendGrid verification key is empty")
+	}
+	return key, err
+}
+
+// VerifySendGridKey is VerifySendGrid with a parsed key.
+func VerifySendGridKey(key *ecdsa.PublicKey, body []byte, signature, timestamp string) bool {
+	if key == nil || signature == "" || timestamp == "" {
 		return false
 	}
-	ok, err = eventwebhook.VerifySignature(key, body, signature, timestamp)
+	ok, err := eventwebhook.VerifySignature(key, body, signature, timestamp)
 	return err == nil && ok
 }
