@@ -243,3 +243,48 @@ func TestShopifyWebhookToCustomerAPI(t *testing.T) {
 		t.Fatalf("the malformed order changed Eve: %v", eve)
 	}
 }
+
+// TestAbandonedCheckoutOnSchedule: a checkout left open is reported
+// abandoned by the ingest function on an EventBridge scheduled event,
+// with no webhook traffic after it.
+func TestAbandonedCheckoutOnSchedule(t *testing.T) {
+	p := bootPlatform(t)
+	p.signup("e2e-sweep", "e2e-sweep.myshopify.com", "e2e-sweep-secret")
+	// Ingest also sweeps after a batch, at most once a minute per instance:
+	// a first delivery uses that up, so only the schedule can find the checkout.
+	if r := p.webhook("customers/create", "wh-first", "ev-first", customerJSON(600, "first@example.com", "First", time.Now()), p.secret); r.status != 200 {
+		t.Fatalf("customers/create: %d %s", r.status, r.raw)
+	}
+	eventually(t, "the first customer", func() bool { return p.customerByEmail("first@example.com") != nil })
+	old := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)
+	body := []byte(fmt.Sprintf(`{"id":1,"token":"ck-e2e","email":"cart@example.com","created_at":%q,"updated_at":%q,"completed_at":null,"currency":"EUR","total_price":"18.00","line_items":[{"title":"Mug","quantity":1,"price":"18.00"}]}`,
+		old.Format(time.RFC3339), old.Format(time.RFC3339)))
+	if r := p.webhook("checkouts/create", "wh-ck1", "ev-ck1", body, p.secret); r.status != 200 {
+		t.Fatalf("checkouts/create: %d %s", r.status, r.raw)
+	}
+	checkout := func() map[string]any {
+		c := p.customerByEmail("cart@example.com")
+		if c == nil {
+			return nil
+		}
+		r := p.call("GET", "/v1/customers/"+c["id"].(string), p.token, nil, nil)
+		for _, e := range r.body["timeline"].([]any) {
+			if e := e.(map[string]any); e["kind"] == "checkout" {
+				return e["data"].(map[string]any)
+			}
+		}
+		return nil
+	}
+	eventually(t, "the checkout on the customer's timeline", func() bool { return checkout() != nil })
+	if c := checkout(); c["abandonedAt"] != nil {
+		t.Fatalf("abandoned before any sweep: %v", c)
+	}
+	scheduled := []byte(`{"version":"0","id":"e2e-1","detail-type":"Scheduled Event","source":"aws.events","account":"000000000000","time":"` +
+		time.Now().UTC().Format(time.RFC3339) + `","region":"us-east-1","resources":["arn:aws:events:us-east-1:000000000000:rule/ingest-abandoned-checkouts"],"detail":{}}`)
+	if _, err := p.rt.Invoker().Invoke(context.Background(), "ingest", scheduled); err != nil {
+		t.Fatalf("ingest on a scheduled event: %v", err)
+	}
+	if c := checkout(); c["abandonedAt"] == nil {
+		t.Fatalf("the scheduled sweep did not mark the checkout abandoned: %v", c)
+	}
+}
