@@ -79,9 +79,11 @@ func System() Catalog {
 				Name:        "ingest",
 				Description: "Normalises webhooks and events into profiles, orders, consent and engagement",
 				MemoryMB:    512, Timeout: 30 * time.Second,
-				Env:    env(EnvKMSKey, EnvBus, Queue{Name: QueueIngest}.DLQEnvKey()),
-				Queue:  &QueueTrigger{Queue: QueueIngest, BatchSize: 10, BatchWindow: time.Second, MaxConcurrency: 20},
-				Grants: []Grant{table, pii, bus, consume(QueueIngest)},
+				Env:   env(EnvKMSKey, EnvBus, Queue{Name: QueueIngest}.DLQEnvKey()),
+				Queue: &QueueTrigger{Queue: QueueIngest, BatchSize: 10, BatchWindow: time.Second, MaxConcurrency: 20},
+				// Abandoned checkouts are found by time, not by traffic.
+				Schedules: []Schedule{{Name: "abandoned-checkouts", Expression: "rate(5 minutes)"}},
+				Grants:    []Grant{table, pii, bus, consume(QueueIngest)},
 			},
 			{
 				Name:        "ws-connect",
