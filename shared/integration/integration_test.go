@@ -2,6 +2,8 @@ package integration_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
@@ -126,6 +128,89 @@ func TestPutGetAndLookups(t *testing.T) {
 	if _, err := s.TenantForWriteKey(ctx, "guess"); apperr.KindOf(err) != apperr.NotFound {
 		t.Fatalf("unknown write key: %v", err)
 	}
+}
+
+// The verify-token lookups let the Meta/WhatsApp GET handshake find the
+// workspace without ?tenant=: written with the settings, kept when the
+// token is kept, moved when it changes, separate for Meta and WhatsApp.
+func TestVerifyTokenLookup(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	s := e.store
+	// ok stands for "no error" among the kinds.
+	const ok = apperr.Kind(-1)
+	tenantFor := func(name, token string) (string, apperr.Kind) {
+		tn, err := s.TenantForVerifyToken(ctx, name, token)
+		if err == nil {
+			return tn, ok
+		}
+		return tn, apperr.KindOf(err)
+	}
+	if err := s.Put(ctx, "t1", "meta", map[string]string{"pixelId": "111"}, map[string]string{"verifyToken": "vt-one", "appSecret": "s"}); err != nil {
+		t.Fatal(err)
+	}
+	if tn, k := tenantFor("meta", "vt-one"); tn != "t1" || k != ok {
+		t.Fatalf("meta vt-one → %q, %s", tn, k)
+	}
+	if _, k := tenantFor("whatsapp", "vt-one"); k != apperr.NotFound {
+		t.Fatalf("a Meta token found a WhatsApp workspace: %s", k)
+	}
+	// No plaintext token in the lookup's key or item.
+	var item map[string]any
+	if err := e.table.Get(ctx, store.Key{PK: "METAVERIFY#" + sha(t, "vt-one"), SK: "METAVERIFY"}, &item); err != nil || item["tenant"] != "t1" || strings.Contains(fmt.Sprint(item), "vt-one") {
+		t.Fatalf("lookup item = %v, %v", item, err)
+	}
+	// A config-only save keeps the (unchanged, stored) token's lookup.
+	if err := s.Put(ctx, "t1", "meta", map[string]string{"pixelId": "112"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if tn, _ := tenantFor("meta", "vt-one"); tn != "t1" {
+		t.Fatalf("kept token lost its lookup: %q", tn)
+	}
+	// The same token for WhatsApp in the same workspace is fine; changing
+	// the Meta one leaves the WhatsApp lookup in place.
+	if err := s.Put(ctx, "t1", "whatsapp", map[string]string{"phoneNumberId": "555"}, map[string]string{"verifyToken": "vt-one"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, "t1", "meta", map[string]string{"pixelId": "112"}, map[string]string{"verifyToken": "vt-two"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, token, tenant string
+		kind                apperr.Kind
+	}{
+		{"meta", "vt-one", "", apperr.NotFound},
+		{"meta", "vt-two", "t1", ok},
+		{"whatsapp", "vt-one", "t1", ok},
+		{"meta", "", "", apperr.NotFound},
+		{"shopify", "vt-two", "", apperr.Invalid},
+	} {
+		if tn, k := tenantFor(c.name, c.token); tn != c.tenant || k != c.kind {
+			t.Errorf("%s %q → %q, %s; want %q, %s", c.name, c.token, tn, k, c.tenant, c.kind)
+		}
+	}
+	// Another workspace cannot take a token in use: its handshake would be
+	// ambiguous.
+	err := s.Put(ctx, "t2", "meta", map[string]string{"pixelId": "999"}, map[string]string{"verifyToken": "vt-two"})
+	if apperr.KindOf(err) != apperr.Conflict || !strings.Contains(apperr.Message(err), "verify token") {
+		t.Fatalf("second workspace reusing the token: %v", err)
+	}
+	// Removing the token removes its lookup.
+	if err := s.Put(ctx, "t1", "meta", map[string]string{"pixelId": "112"}, map[string]string{"verifyToken": ""}); err != nil {
+		t.Fatal(err)
+	}
+	if _, k := tenantFor("meta", "vt-two"); k != apperr.NotFound {
+		t.Fatalf("removed token still resolves: %s", k)
+	}
+	if err := s.Put(ctx, "t2", "meta", map[string]string{"pixelId": "999"}, map[string]string{"verifyToken": "vt-two"}); err != nil {
+		t.Fatalf("freed token cannot be used: %v", err)
+	}
+}
+
+func sha(t *testing.T, s string) string {
+	t.Helper()
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
 }
 
 func TestValidation(t *testing.T) {

@@ -114,15 +114,18 @@ func (s *Store) Put(ctx context.Context, tenant, name string, config, secrets ma
 		sealed[k] = c
 		plain[k] = v
 	}
-	// Lookups come from the new config and, for the write key, the new or
-	// kept secret.
-	writeKey := plain["writeKey"]
-	if _, kept := sealed["writeKey"]; kept && writeKey == "" && name == GTM {
-		if writeKey, _ = s.cipher.Open(ctx, tenant, sealed["writeKey"]); writeKey == "" {
-			return fmt.Errorf("integration.Put %s: stored write key unreadable", name)
+	// Lookups come from the new config and, for the write key and the
+	// verify token, the new or kept secret.
+	var secret string
+	if k := lookupSecret(name); k != "" {
+		secret = plain[k]
+		if _, kept := sealed[k]; kept && secret == "" {
+			if secret, _ = s.cipher.Open(ctx, tenant, sealed[k]); secret == "" {
+				return fmt.Errorf("integration.Put %s: stored %s unreadable", name, k)
+			}
 		}
 	}
-	lookups := lookupKeys(name, config, writeKey)
+	lookups := lookupKeys(name, config, secret)
 	item := settingsItem{PK: key.PK, SK: key.SK, Name: name, Config: config, Secrets: sealed, Lookups: lookups, UpdatedAt: s.now().UTC()}
 	ops := []store.TxOp{s.table.TxPut(item)}
 	mine := expression.Name("tenant").Equal(expression.Value(tenant))
@@ -137,6 +140,9 @@ func (s *Store) Put(ctx context.Context, tenant, name string, config, secrets ma
 	}
 	if err := s.table.Transact(ctx, ops...); err != nil {
 		if apperr.KindOf(err) == apperr.Conflict {
+			if name == Meta || name == WhatsApp {
+				return apperr.Wrap(apperr.Conflict, err, "an id or the verify token in these %s settings is already used by another workspace; choose another verify token (a long random one) if the ids are yours", name)
+			}
 			return apperr.Wrap(apperr.Conflict, err, "a %s account in these settings is already connected to another workspace", name)
 		}
 		return fmt.Errorf("integration.Put %s: %w", name, err)
@@ -144,8 +150,29 @@ func (s *Store) Put(ctx context.Context, tenant, name string, config, secrets ma
 	return nil
 }
 
-// lookupKeys are the global items pointing at the tenant for these settings.
-func lookupKeys(name string, config map[string]string, writeKey string) []string {
+// lookupSecret names the secret a lookup item is derived from, if any.
+func lookupSecret(name string) string {
+	switch name {
+	case GTM:
+		return "writeKey"
+	case Meta, WhatsApp:
+		return "verifyToken"
+	}
+	return ""
+}
+
+// Lookup kinds derived from a verify token: the Meta and WhatsApp callbacks
+// are separate subscriptions, so one workspace may use one token for both
+// and changing one leaves the other's lookup alone.
+const (
+	metaVerifyKind     = "METAVERIFY"
+	whatsAppVerifyKind = "WAVERIFY"
+)
+
+// lookupKeys are the global items pointing at the tenant for these
+// settings. secret is the integration's lookupSecret (write key or verify
+// token), stored only as its SHA-256.
+func lookupKeys(name string, config map[string]string, secret string) []string {
 	var out []string
 	switch name {
 	case Shopify:
@@ -153,10 +180,13 @@ func lookupKeys(name string, config map[string]string, writeKey string) []string
 			out = append(out, "SHOP#"+d)
 		}
 	case GTM:
-		if writeKey != "" {
-			out = append(out, "WRITEKEY#"+hashKey(writeKey))
+		if secret != "" {
+			out = append(out, "WRITEKEY#"+hashKey(secret))
 		}
 	case Meta:
+		if secret != "" {
+			out = append(out, metaVerifyKind+"#"+hashKey(secret))
+		}
 		for _, k := range []string{"appId", "pixelId"} {
 			if v := config[k]; v != "" {
 				out = append(out, "META#"+v)
@@ -168,6 +198,9 @@ func lookupKeys(name string, config map[string]string, writeKey string) []string
 	case WhatsApp:
 		if v := config["phoneNumberId"]; v != "" {
 			out = append(out, "WAPHONE#"+v)
+		}
+		if secret != "" {
+			out = append(out, whatsAppVerifyKind+"#"+hashKey(secret))
 		}
 	}
 	slices.Sort(out)
@@ -221,4 +254,22 @@ func (s *Store) TenantForMeta(ctx context.Context, objectID string) (string, err
 // TenantForWhatsApp returns the tenant connected to a WhatsApp phone number id.
 func (s *Store) TenantForWhatsApp(ctx context.Context, phoneNumberID string) (string, error) {
 	return s.tenantFor(ctx, "WAPHONE#"+phoneNumberID, "WhatsApp phone number id")
+}
+
+// TenantForVerifyToken returns the tenant whose Meta (name Meta) or
+// WhatsApp (name WhatsApp) settings hold this webhook verify token. The
+// lookup is by the token's SHA-256, so finding a tenant proves the token
+// matches; an empty or unknown token is apperr.NotFound.
+func (s *Store) TenantForVerifyToken(ctx context.Context, name, token string) (string, error) {
+	kind := metaVerifyKind
+	switch {
+	case name == WhatsApp:
+		kind = whatsAppVerifyKind
+	case name != Meta:
+		return "", apperr.E(apperr.Invalid, "integration: %s has no verify token", name)
+	}
+	if token == "" {
+		return "", apperr.E(apperr.NotFound, "no workspace is connected to an empty verify token")
+	}
+	return s.tenantFor(ctx, kind+"#"+hashKey(token), name+" verify token")
 }

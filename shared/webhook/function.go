@@ -120,6 +120,13 @@ func (d *IntegrationDirectory) TenantForWhatsApp(ctx context.Context, v string) 
 	return d.s.TenantForWhatsApp(ctx, v)
 }
 
+// TenantForVerifyToken is not cached: handshakes are rare, and a token
+// saved a moment ago must be found at once (Meta verifies right after the
+// merchant enters the callback).
+func (d *IntegrationDirectory) TenantForVerifyToken(ctx context.Context, name, token string) (string, error) {
+	return d.s.TenantForVerifyToken(ctx, name, token)
+}
+
 // Credentials gathers the tenant's webhook secrets from its integrations.
 func (d *IntegrationDirectory) Credentials(ctx context.Context, tenant string) (Credentials, error) {
 	d.mu.Lock()

@@ -55,6 +55,18 @@ func TestIntegrationDirectory(t *testing.T) {
 		t.Fatalf("credentials %+v", cr)
 	}
 
+	// The handshake lookup is not cached: a token saved now is found now.
+	if tenant, err := dir.TenantForVerifyToken(ctx, integration.Meta, "vt"); err != nil || tenant != "t1" {
+		t.Fatalf("TenantForVerifyToken: %q %v", tenant, err)
+	}
+	put(integration.Meta, map[string]string{"appId": "123"}, map[string]string{"verifyToken": "vt-2"})
+	if tenant, err := dir.TenantForVerifyToken(ctx, integration.Meta, "vt-2"); err != nil || tenant != "t1" {
+		t.Fatalf("new verify token: %q %v", tenant, err)
+	}
+	if _, err := dir.TenantForVerifyToken(ctx, integration.Meta, "vt"); apperr.KindOf(err) != apperr.NotFound {
+		t.Fatalf("old verify token still resolves: %v", err)
+	}
+
 	// The shop moves to another domain and the rotation ends: within the
 	// cache's lifetime the old answers stand, after it the new ones.
 	put(integration.Shopify, map[string]string{"shopDomain": "renamed.myshopify.com"}, map[string]string{"previousWebhookSecret": ""})

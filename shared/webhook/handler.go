@@ -44,6 +44,10 @@ type Directory interface {
 	TenantForWriteKey(ctx context.Context, key string) (string, error)
 	TenantForMeta(ctx context.Context, objectID string) (string, error)
 	TenantForWhatsApp(ctx context.Context, phoneNumberID string) (string, error)
+	// TenantForVerifyToken finds the workspace whose Meta ("meta") or
+	// WhatsApp ("whatsapp") settings hold this verify token; a match is
+	// itself the proof that the token is right.
+	TenantForVerifyToken(ctx context.Context, name, token string) (string, error)
 	Credentials(ctx context.Context, tenant string) (Credentials, error)
 }
 
@@ -332,29 +336,53 @@ func pick(header map[string]string, names ...string) map[string]string {
 	return out
 }
 
-// metaHandshake answers GET /webhooks/meta and /webhooks/whatsapp. The
-// callback URL carries ?tenant=<id> so the right verify token is compared.
+// metaHandshake answers GET /webhooks/meta and /webhooks/whatsapp. The GET
+// carries nothing but the verify token, so the token itself finds the
+// workspace (a lookup by its SHA-256 that the integration settings keep).
+// A callback URL with ?tenant=<id> (how they were configured before the
+// lookup existed) is still honoured: the token is then compared with that
+// workspace's.
 func (h *Handler) metaHandshake(ctx context.Context, r request) (events.APIGatewayV2HTTPResponse, error) {
-	tenant := r.query["tenant"]
-	if tenant == "" {
-		return events.APIGatewayV2HTTPResponse{}, apperr.E(apperr.Invalid, "the callback URL needs ?tenant=<workspace id> (see docs/webhooks.md)")
-	}
-	creds, err := h.credentials(ctx, tenant)
-	if err != nil {
-		if apperr.KindOf(err) == apperr.Unauthorized {
-			return problem(403, "verify token does not match"), nil
-		}
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	token := creds.MetaVerifyToken
+	name := ingest.SourceMeta
 	if strings.HasSuffix(r.path, "/whatsapp") {
-		token = creds.WhatsAppVerifyToken
+		name = ingest.SourceWhatsApp
 	}
-	challenge, ok := MetaHandshake(r.query, token)
-	if !ok {
-		return problem(403, "verify token does not match"), nil
+	denied := problem(403, "verify token does not match the one saved in PulseHub's "+name+" settings")
+	if r.query["hub.mode"] != "subscribe" || r.query["hub.challenge"] == "" {
+		return events.APIGatewayV2HTTPResponse{}, apperr.E(apperr.Invalid, "a verification request needs hub.mode=subscribe, hub.verify_token and hub.challenge")
 	}
-	return events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: map[string]string{"Content-Type": "text/plain"}, Body: challenge}, nil
+	token := r.query["hub.verify_token"]
+	if tenant := r.query["tenant"]; tenant != "" {
+		creds, err := h.credentials(ctx, tenant)
+		if err != nil {
+			if apperr.KindOf(err) == apperr.Unauthorized {
+				return denied, nil
+			}
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+		want := creds.MetaVerifyToken
+		if name == ingest.SourceWhatsApp {
+			want = creds.WhatsAppVerifyToken
+		}
+		challenge, ok := MetaHandshake(r.query, want)
+		if !ok {
+			return denied, nil
+		}
+		return handshakeOK(challenge), nil
+	}
+	tenant, err := h.dir.TenantForVerifyToken(ctx, name, token)
+	switch {
+	case apperr.KindOf(err) == apperr.NotFound || (err == nil && tenant == ""):
+		return denied, nil
+	case err != nil:
+		return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("webhook: %s handshake: %w", name, err)
+	}
+	h.log.InfoContext(logging.With(ctx, logging.Tenant(tenant)), "webhook subscription verified", "source", name)
+	return handshakeOK(r.query["hub.challenge"]), nil
+}
+
+func handshakeOK(challenge string) events.APIGatewayV2HTTPResponse {
+	return events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: map[string]string{"Content-Type": "text/plain"}, Body: challenge}
 }
 
 // metaPayload is the routing part of a Meta / WhatsApp Cloud callback.

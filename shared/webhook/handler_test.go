@@ -46,6 +46,16 @@ func (d fakeDir) TenantForMeta(_ context.Context, id string) (string, error) {
 func (d fakeDir) TenantForWhatsApp(_ context.Context, id string) (string, error) {
 	return d.lookup(id, "106540352242922")
 }
+func (d fakeDir) TenantForVerifyToken(_ context.Context, name, token string) (string, error) {
+	want := d.creds.MetaVerifyToken
+	if name == "whatsapp" {
+		want = d.creds.WhatsAppVerifyToken
+	}
+	if want == "" {
+		return "", apperr.E(apperr.NotFound, "no tenant")
+	}
+	return d.lookup(token, want)
+}
 func (d fakeDir) Credentials(_ context.Context, t string) (Credentials, error) {
 	if t != testTenant {
 		return Credentials{}, apperr.E(apperr.NotFound, "no tenant")
@@ -89,12 +99,13 @@ var fixedNow = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 func newTestHandler(t testing.TB, sgKey string) (*Handler, *fakeQueue) {
 	q := &fakeQueue{}
 	dir := fakeDir{creds: Credentials{
-		ShopifySecrets:    []string{"demo-shopify-secret", "old-shopify-secret"},
-		MetaAppSecrets:    []string{"demo-meta-secret"},
-		MetaVerifyToken:   "demo-verify-token",
-		TwilioAuthToken:   "twilio-token",
-		SendGridPublicKey: sgKey,
-		AllowedOrigins:    []string{"https://demo-store.example"},
+		ShopifySecrets:      []string{"demo-shopify-secret", "old-shopify-secret"},
+		MetaAppSecrets:      []string{"demo-meta-secret"},
+		MetaVerifyToken:     "demo-verify-token",
+		WhatsAppVerifyToken: "wa-verify-token",
+		TwilioAuthToken:     "twilio-token",
+		SendGridPublicKey:   sgKey,
+		AllowedOrigins:      []string{"https://demo-store.example"},
 	}}
 	return New(slog.New(slog.NewTextHandler(io.Discard, nil)), dir, q, testPublicURL, func() time.Time { return fixedNow }), q
 }
@@ -234,6 +245,35 @@ func TestMeta(t *testing.T) {
 	envs := q.envelopes(t)
 	if len(envs) != 1 || envs[0].Topic != "meta/leadgen" || envs[0].TriggeredAt.Unix() != 1740830400 {
 		t.Fatalf("envelopes %+v", envs)
+	}
+}
+
+// The handshake finds the workspace by the verify token itself; ?tenant=
+// remains an accepted alternative.
+func TestMetaHandshakeRoute(t *testing.T) {
+	h, _ := newTestHandler(t, "")
+	for _, c := range []struct {
+		name, url string
+		status    int
+		body      string
+	}{
+		{"meta by token", "/webhooks/meta?hub.mode=subscribe&hub.verify_token=demo-verify-token&hub.challenge=42", 200, "42"},
+		{"whatsapp by token", "/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=wa-verify-token&hub.challenge=43", 200, "43"},
+		{"meta with tenant", "/webhooks/meta?tenant=" + testTenant + "&hub.mode=subscribe&hub.verify_token=demo-verify-token&hub.challenge=44", 200, "44"},
+		{"whatsapp with tenant", "/webhooks/whatsapp?tenant=" + testTenant + "&hub.mode=subscribe&hub.verify_token=wa-verify-token&hub.challenge=45", 200, "45"},
+		{"unknown token", "/webhooks/meta?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1", 403, ""},
+		{"whatsapp token on the meta path", "/webhooks/meta?hub.mode=subscribe&hub.verify_token=wa-verify-token&hub.challenge=1", 403, ""},
+		{"meta token on the whatsapp path", "/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=demo-verify-token&hub.challenge=1", 403, ""},
+		{"empty token", "/webhooks/meta?hub.mode=subscribe&hub.verify_token=&hub.challenge=1", 403, ""},
+		{"tenant with a wrong token", "/webhooks/meta?tenant=" + testTenant + "&hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1", 403, ""},
+		{"unknown tenant", "/webhooks/meta?tenant=nobody&hub.mode=subscribe&hub.verify_token=demo-verify-token&hub.challenge=1", 403, ""},
+		{"no challenge", "/webhooks/meta?hub.mode=subscribe&hub.verify_token=demo-verify-token", 400, ""},
+		{"wrong mode", "/webhooks/meta?hub.mode=unsubscribe&hub.verify_token=demo-verify-token&hub.challenge=1", 400, ""},
+	} {
+		res := invoke(t, h, httpEvent("GET", c.url, "", nil))
+		if res.StatusCode != c.status || (c.status == 200 && (res.Body != c.body || res.Headers["Content-Type"] != "text/plain")) {
+			t.Errorf("%s: %d %q", c.name, res.StatusCode, res.Body)
+		}
 	}
 }
 
