@@ -44,12 +44,9 @@ func (e *FunctionError) Error() string {
 // function is one built ("warm") function.
 type function struct {
 	def catalog.Function
-	// slots holds one lambda.Handler per concurrent execution environment.
-	// aws-lambda-go's Invoke returns a slice of a pooled buffer that the next
-	// Invoke on the same handler may reuse (aws/aws-lambda-go#639), so each
-	// environment gets its own handler, runs one invocation at a time, and
-	// the output is cloned before the environment is released.
-	slots        chan lambda.Handler
+	// slots holds the idle execution environments, one per unit of
+	// concurrency.
+	slots        chan *environment
 	throttleSync bool // reserved concurrency: synchronous callers are throttled, not queued
 }
 
@@ -75,9 +72,9 @@ func (inv *Invoker) add(def catalog.Function, h any) {
 	if limit <= 0 {
 		limit = DefaultConcurrency
 	}
-	fn := &function{def: def, slots: make(chan lambda.Handler, limit), throttleSync: def.ReservedConcurrency > 0}
+	fn := &function{def: def, slots: make(chan *environment, limit), throttleSync: def.ReservedConcurrency > 0}
 	for range limit {
-		fn.slots <- lambda.NewHandler(h)
+		fn.slots <- newEnvironment(def, lambda.NewHandler(h), fn.slots)
 	}
 	inv.fns[def.Name] = fn
 }
@@ -121,7 +118,7 @@ func (inv *Invoker) invoke(ctx context.Context, name string, payload []byte, wai
 	inv.mu.Unlock()
 	defer inv.inflight.Done()
 
-	var env lambda.Handler
+	var env *environment
 	if wait || !fn.throttleSync {
 		select {
 		case env = <-fn.slots:
@@ -142,7 +139,7 @@ func (inv *Invoker) invoke(ctx context.Context, name string, payload []byte, wai
 	defer cancel()
 	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: reqID, InvokedFunctionArn: inv.ARN(name)})
 	start := time.Now()
-	out, err := callHandler(ctx, fn.def, env, fn.slots, payload)
+	out, err := env.call(ctx, payload)
 	inv.metrics.observe(name, time.Since(start), err)
 	if err != nil {
 		inv.log.Error("invocation failed", "function", name, "requestId", reqID, "duration", time.Since(start).Round(time.Millisecond), "err", err)
@@ -153,28 +150,66 @@ func (inv *Invoker) invoke(ctx context.Context, name string, payload []byte, wai
 
 var errShuttingDown = errors.New("the local runtime is shutting down")
 
-// callHandler runs the production decode path and turns a panic into a
-// function error, as the Lambda runtime reports it, instead of a crash.
-// It releases env back to fn's slots only once the handler has returned (a
-// timed-out handler keeps its environment until it finishes, as in Lambda),
-// with the output copied out of the handler's pooled buffer first.
-func callHandler(ctx context.Context, def catalog.Function, env lambda.Handler, release chan<- lambda.Handler, payload []byte) ([]byte, error) {
-	// Lambda stops waiting at the timeout even if the handler ignores its context.
-	type result struct {
-		out []byte
-		err error
+// environment is one warm execution environment: its own lambda.Handler
+// and one long-lived goroutine that runs its invocations one at a time, as
+// a Lambda sandbox does. A goroutine per environment, not per invocation,
+// keeps its grown stack across invocations.
+//
+// Each environment needs its own handler because aws-lambda-go's Invoke
+// returns a slice of a pooled buffer that the handler's next Invoke may
+// reuse (aws/aws-lambda-go#639); the output is cloned before the
+// environment is released.
+type environment struct {
+	def     catalog.Function
+	handler lambda.Handler
+	jobs    chan job
+	release chan<- *environment
+}
+
+type job struct {
+	ctx     context.Context
+	payload []byte
+	done    chan<- result
+}
+
+type result struct {
+	out []byte
+	err error
+}
+
+func newEnvironment(def catalog.Function, h lambda.Handler, release chan<- *environment) *environment {
+	e := &environment{def: def, handler: h, jobs: make(chan job), release: release}
+	go e.run()
+	return e
+}
+
+// run serves invocations until the process ends. The environment returns
+// to the idle slots only once its handler has returned, so a timed-out
+// invocation keeps its environment busy until it finishes, as in Lambda.
+func (e *environment) run() {
+	for j := range e.jobs {
+		j.done <- e.invoke(j.ctx, j.payload)
+		e.release <- e
 	}
-	done := make(chan result, 1)
-	go func() {
-		defer func() { release <- env }()
-		defer func() {
-			if p := recover(); p != nil {
-				done <- result{nil, &FunctionError{Function: def.Name, Type: "Runtime.Panic", Message: fmt.Sprint(p), Stack: string(debug.Stack())}}
-			}
-		}()
-		o, e := env.Invoke(ctx, payload)
-		done <- result{bytes.Clone(o), e}
+}
+
+// invoke runs the production decode path and turns a panic into a function
+// error, as the Lambda runtime reports it, instead of a crash.
+func (e *environment) invoke(ctx context.Context, payload []byte) (r result) {
+	defer func() {
+		if p := recover(); p != nil {
+			r = result{nil, &FunctionError{Function: e.def.Name, Type: "Runtime.Panic", Message: fmt.Sprint(p), Stack: string(debug.Stack())}}
+		}
 	}()
+	out, err := e.handler.Invoke(ctx, payload)
+	return result{bytes.Clone(out), err}
+}
+
+// call hands the invocation to the environment and waits for it, or for the
+// timeout: Lambda stops waiting even if the handler ignores its context.
+func (e *environment) call(ctx context.Context, payload []byte) ([]byte, error) {
+	done := make(chan result, 1)
+	e.jobs <- job{ctx: ctx, payload: payload, done: done}
 	select {
 	case r := <-done:
 		if r.err != nil {
@@ -182,11 +217,11 @@ func callHandler(ctx context.Context, def catalog.Function, env lambda.Handler, 
 			if errors.As(r.err, &fe) {
 				return nil, r.err
 			}
-			return nil, &FunctionError{Function: def.Name, Type: errorType(r.err), Message: r.err.Error()}
+			return nil, &FunctionError{Function: e.def.Name, Type: errorType(r.err), Message: r.err.Error()}
 		}
 		return r.out, nil
 	case <-ctx.Done():
-		return nil, &FunctionError{Function: def.Name, Type: "Sandbox.Timedout", Message: fmt.Sprintf("Task timed out after %.2f seconds", def.Timeout.Seconds())}
+		return nil, &FunctionError{Function: e.def.Name, Type: "Sandbox.Timedout", Message: fmt.Sprintf("Task timed out after %.2f seconds", e.def.Timeout.Seconds())}
 	}
 }
 
@@ -212,6 +247,17 @@ func (inv *Invoker) close(ctx context.Context) error {
 	go func() { inv.inflight.Wait(); close(done) }()
 	select {
 	case <-done:
+		// End the idle environments' goroutines; one still running a
+		// timed-out handler is left to finish on its own.
+		for _, fn := range inv.fns {
+			for range cap(fn.slots) {
+				select {
+				case e := <-fn.slots:
+					close(e.jobs)
+				default:
+				}
+			}
+		}
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("local: in-flight invocations still running: %w", ctx.Err())
