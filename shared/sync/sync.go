@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -108,17 +109,79 @@ func (s *Syncer) Connected(ctx context.Context, tenant, name string) error {
 		return err
 	}
 	ctx = logging.With(ctx, logging.Tenant(tenant))
+	var err error
 	switch name {
 	case integration.Shopify:
-		_, err := s.ReconcileShopify(ctx, tenant)
-		return err
+		_, err = s.ReconcileShopify(ctx, tenant)
 	case integration.Meta:
-		_, err := s.ForwardMeta(ctx, tenant)
-		return err
+		_, err = s.ForwardMeta(ctx, tenant)
 	default:
-		_, err := s.CheckGTM(ctx, tenant)
-		return err
+		_, err = s.CheckGTM(ctx, tenant)
 	}
+	if s.skipped(ctx, err) {
+		return nil // retrying cannot help; the next save publishes integration.connected again
+	}
+	return err
+}
+
+// NotConfiguredError says an integration lacks what a sync run needs: it
+// was never saved (Missing empty) or saved without some settings, e.g. a
+// Shopify shop without an Admin API access token (webhooks only, or after
+// app/uninstalled) or a Meta integration without pixelId or accessToken.
+// Runs skip it: it is wrapped in apperr.NotFound, never retried.
+type NotConfiguredError struct {
+	Integration string
+	Missing     []string
+}
+
+func (e *NotConfiguredError) Error() string {
+	if len(e.Missing) == 0 {
+		return e.Integration + " is not connected"
+	}
+	return e.Integration + " integration has no " + strings.Join(e.Missing, ", ")
+}
+
+// settingsFor reads the tenant's settings of name and checks that the
+// config and secret keys a run needs are set.
+func (s *Syncer) settingsFor(ctx context.Context, tenant, name string, config, secrets []string) (integration.Settings, error) {
+	st, err := s.settings.Get(ctx, tenant, name)
+	if apperr.KindOf(err) == apperr.NotFound {
+		nc := &NotConfiguredError{Integration: name}
+		return st, apperr.Wrap(apperr.NotFound, nc, "sync: %s", nc.Error())
+	}
+	if err != nil {
+		return st, err
+	}
+	var missing []string
+	for _, k := range config {
+		if st.Config[k] == "" {
+			missing = append(missing, k)
+		}
+	}
+	for _, k := range secrets {
+		if st.Secrets[k] == "" {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		nc := &NotConfiguredError{Integration: name, Missing: missing}
+		return st, apperr.Wrap(apperr.NotFound, nc, "sync: %s", nc.Error())
+	}
+	return st, nil
+}
+
+// skipped reports whether err means there is nothing to sync, logging one
+// info line when the integration is saved but incomplete (a never-saved
+// integration is the normal case for most tenants and stays quiet).
+func (s *Syncer) skipped(ctx context.Context, err error) bool {
+	var nc *NotConfiguredError
+	if !errors.As(err, &nc) {
+		return false
+	}
+	if len(nc.Missing) > 0 {
+		s.log.InfoContext(ctx, "sync skipped: integration not configured for sync", "integration", nc.Integration, "missing", strings.Join(nc.Missing, ","))
+	}
+	return true
 }
 
 // RunAll visits every registered tenant; one tenant's failure does not stop
@@ -135,13 +198,13 @@ func (s *Syncer) RunAll(ctx context.Context) error {
 			break
 		}
 		tctx := logging.With(ctx, logging.Tenant(t))
-		if _, err := s.ReconcileShopify(tctx, t); err != nil && apperr.KindOf(err) != apperr.NotFound {
+		if _, err := s.ReconcileShopify(tctx, t); err != nil && !s.skipped(tctx, err) {
 			errs = append(errs, fmt.Errorf("tenant %s shopify: %w", t, err))
 		}
-		if _, err := s.ForwardMeta(tctx, t); err != nil && apperr.KindOf(err) != apperr.NotFound {
+		if _, err := s.ForwardMeta(tctx, t); err != nil && !s.skipped(tctx, err) {
 			errs = append(errs, fmt.Errorf("tenant %s meta: %w", t, err))
 		}
-		if _, err := s.CheckGTM(tctx, t); err != nil && apperr.KindOf(err) != apperr.NotFound {
+		if _, err := s.CheckGTM(tctx, t); err != nil && !s.skipped(tctx, err) {
 			errs = append(errs, fmt.Errorf("tenant %s gtm: %w", t, err))
 		}
 	}
@@ -163,16 +226,14 @@ type Counts struct {
 }
 
 // ReconcileShopify enqueues the customers and orders updated since the
-// tenant's cursors. apperr.NotFound when Shopify is not connected.
+// tenant's cursors. A *NotConfiguredError (apperr.NotFound) when Shopify
+// has no shop domain or access token.
 func (s *Syncer) ReconcileShopify(ctx context.Context, tenant string) (Counts, error) {
-	st, err := s.settings.Get(ctx, tenant, integration.Shopify)
+	st, err := s.settingsFor(ctx, tenant, integration.Shopify, []string{"shopDomain"}, []string{"accessToken"})
 	if err != nil {
 		return Counts{}, err
 	}
 	shop, token := st.Config["shopDomain"], st.Secrets["accessToken"]
-	if shop == "" || token == "" {
-		return Counts{}, apperr.E(apperr.NotFound, "sync: shopify integration has no shopDomain or accessToken")
-	}
 	c := shopify.NewClient(s.http, shopify.Endpoint(s.urls["shopify"], shop, st.Config["apiVersion"]), token)
 	if s.SleepShopify != nil {
 		c.Sleep = s.SleepShopify
@@ -285,16 +346,14 @@ func (s *Syncer) enqueue(ctx context.Context, tenant string, recs []envelopeSour
 }
 
 // ForwardMeta sends the tenant's queued Conversions API events.
-// apperr.NotFound when Meta (pixel and access token) is not configured.
+// A *NotConfiguredError (apperr.NotFound) when Meta has no pixel id or
+// access token.
 func (s *Syncer) ForwardMeta(ctx context.Context, tenant string) (meta.Result, error) {
-	st, err := s.settings.Get(ctx, tenant, integration.Meta)
+	st, err := s.settingsFor(ctx, tenant, integration.Meta, []string{"pixelId"}, []string{"accessToken"})
 	if err != nil {
 		return meta.Result{}, err
 	}
 	pixel, token := st.Config["pixelId"], st.Secrets["accessToken"]
-	if pixel == "" || token == "" {
-		return meta.Result{}, apperr.E(apperr.NotFound, "sync: meta integration has no pixelId or accessToken")
-	}
 	client := meta.NewClient(s.http, s.urls["meta"], st.Config["graphApiVersion"], pixel, token, st.Secrets["appSecret"])
 	ob := meta.NewOutbox(s.table)
 	var total meta.Result
@@ -333,14 +392,12 @@ func (s *Syncer) ForwardMeta(ctx context.Context, tenant string) (meta.Result, e
 }
 
 // CheckGTM checks that the PulseHub tag is live in the tenant's container
-// and records the result. apperr.NotFound when GTM is not configured.
+// and records the result. A *NotConfiguredError (apperr.NotFound) when GTM
+// has no account id, container id or API token.
 func (s *Syncer) CheckGTM(ctx context.Context, tenant string) (gtm.Status, error) {
-	st, err := s.settings.Get(ctx, tenant, integration.GTM)
+	st, err := s.settingsFor(ctx, tenant, integration.GTM, []string{"accountId", "containerId"}, []string{"apiToken"})
 	if err != nil {
 		return gtm.Status{}, err
-	}
-	if st.Config["accountId"] == "" || st.Config["containerId"] == "" || st.Secrets["apiToken"] == "" {
-		return gtm.Status{}, apperr.E(apperr.NotFound, "sync: gtm integration has no accountId, containerId or apiToken")
 	}
 	res, err := gtm.NewChecker(s.http, s.urls["gtm"]).Check(ctx, st.Secrets["apiToken"], st.Config["accountId"], st.Config["containerId"], st.Secrets["writeKey"])
 	if err != nil {

@@ -3,6 +3,7 @@ package syncfn
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http/httptest"
 	"strconv"
@@ -286,5 +287,90 @@ func TestHandleConnectedEventBackfillsAndRegisters(t *testing.T) {
 	bad := events.EventBridgeEvent{DetailType: catalog.EventIntegrationConnected, Detail: json.RawMessage(`{"tenant":""}`)}
 	if err := e.s.Handle(ctx, bad); apperr.KindOf(err) != apperr.Invalid {
 		t.Fatalf("bad detail: %v", err)
+	}
+}
+
+// logLines records log records.
+type logLines struct {
+	mu   sync.Mutex
+	recs []slog.Record
+}
+
+func (l *logLines) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logLines) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.recs = append(l.recs, r.Clone())
+	return nil
+}
+func (l *logLines) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logLines) WithGroup(string) slog.Handler      { return l }
+
+// lines lists "LEVEL message integration=… missing=…" per record.
+func (l *logLines) lines() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, r := range l.recs {
+		line := r.Level.String() + " " + r.Message
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "integration" || a.Key == "missing" {
+				line += " " + a.Key + "=" + a.Value.String()
+			}
+			return true
+		})
+		out = append(out, line)
+	}
+	return out
+}
+
+// An integration saved without what sync needs is a clean skip with one
+// info line, on integration.connected and on the schedule alike — never an
+// error that EventBridge would retry and drop.
+func TestIncompleteIntegrationIsSkipped(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	settings := fakeSettings{
+		"t2/shopify": {Config: map[string]string{"shopDomain": "t.myshopify.com"}, Secrets: map[string]string{"webhookSecret": "w"}},
+		"t2/meta":    {Config: map[string]string{"appId": "7"}, Secrets: map[string]string{"accessToken": "mt"}},
+		"t2/gtm":     {Config: map[string]string{"accountId": "1"}, Secrets: map[string]string{"writeKey": "wk"}},
+	}
+	logs := &logLines{}
+	s := New(e.table, settings, e.q, "queue-url", nil, nil, slog.New(logs))
+	want := map[string]string{
+		"shopify": "INFO sync skipped: integration not configured for sync integration=shopify missing=accessToken",
+		"meta":    "INFO sync skipped: integration not configured for sync integration=meta missing=pixelId",
+		"gtm":     "INFO sync skipped: integration not configured for sync integration=gtm missing=containerId,apiToken",
+	}
+	for _, name := range []string{"shopify", "meta", "gtm"} {
+		logs.recs = nil
+		ev := events.EventBridgeEvent{DetailType: catalog.EventIntegrationConnected, Detail: json.RawMessage(`{"tenant":"t2","integration":"` + name + `"}`)}
+		if err := s.Handle(ctx, ev); err != nil {
+			t.Fatalf("%s connected: %v, want a clean skip", name, err)
+		}
+		if got := logs.lines(); len(got) != 1 || got[0] != want[name] {
+			t.Fatalf("%s connected logged %q, want [%q]", name, got, want[name])
+		}
+	}
+	if len(e.q.envs) != 0 {
+		t.Fatalf("enqueued %d envelopes for a shop without an access token", len(e.q.envs))
+	}
+	// The schedule: t2 (incomplete) logs its three skips; t3 (registered,
+	// nothing saved) stays quiet.
+	if err := s.Register(ctx, "t3", "shopify"); err != nil {
+		t.Fatal(err)
+	}
+	logs.recs = nil
+	if err := s.Handle(ctx, events.EventBridgeEvent{DetailType: "Scheduled Event", Detail: json.RawMessage(`{}`)}); err != nil {
+		t.Fatalf("scheduled run: %v", err)
+	}
+	if got := logs.lines(); len(got) != 3 || got[0] != want["shopify"] || got[1] != want["meta"] || got[2] != want["gtm"] {
+		t.Fatalf("scheduled run logged %q", got)
+	}
+	// Callers can tell the skip from a failure.
+	_, err := s.ReconcileShopify(ctx, "t2")
+	var nc *NotConfiguredError
+	if !errors.As(err, &nc) || apperr.KindOf(err) != apperr.NotFound {
+		t.Fatalf("ReconcileShopify = %v, want a NotConfiguredError", err)
 	}
 }
