@@ -119,14 +119,14 @@ type tokens struct {
 // account logs the owner in, or signs the workspace up.
 func (s *Seeder) account(ctx context.Context) (string, bool, error) {
 	var t tokens
-	status, body, err := s.call(ctx, http.MethodPost, "/v1/auth/login", "", map[string]string{"email": OwnerEmail, "password": OwnerPassword, "workspace": Workspace}, &t)
+	status, _, err := s.call(ctx, http.MethodPost, "/v1/auth/login", "", map[string]string{"email": OwnerEmail, "password": OwnerPassword, "workspace": Workspace}, &t)
 	if err != nil {
 		return "", false, err
 	}
 	if status == http.StatusOK {
 		return t.AccessToken, true, nil
 	}
-	status, body, err = s.call(ctx, http.MethodPost, "/v1/auth/signup", "", map[string]string{"workspace": Workspace, "email": OwnerEmail, "password": OwnerPassword}, &t)
+	status, body, err := s.call(ctx, http.MethodPost, "/v1/auth/signup", "", map[string]string{"workspace": Workspace, "email": OwnerEmail, "password": OwnerPassword}, &t)
 	if err != nil {
 		return "", false, err
 	}

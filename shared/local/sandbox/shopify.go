@@ -316,6 +316,7 @@ func (sh *sandboxShop) resolveRoot(f *ast.Field, vars map[string]any) (any, erro
 		}
 		return shopConnection(nodes, a)
 	}
+	//lint:ignore ST1005 the sandbox answers with Shopify's own error text
 	return nil, fmt.Errorf("Field '%s' doesn't exist on type 'QueryRoot'", f.Name)
 }
 
@@ -433,6 +434,7 @@ func shopDecodeCursor(c string) (int64, error) {
 	b, err := base64.StdEncoding.DecodeString(c)
 	var v map[string]int64
 	if err != nil || json.Unmarshal(b, &v) != nil || v["last_id"] == 0 {
+		//lint:ignore ST1005 the sandbox answers with Shopify's own error text
 		return 0, fmt.Errorf("Invalid cursor for current pagination sort.")
 	}
 	return v["last_id"], nil
