@@ -138,6 +138,9 @@ func (p *Processor) shopify(ctx context.Context, env Envelope) error {
 	t := env.Tenant
 	switch env.Topic {
 	case "orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled":
+		// Every order topic is an upsert ordered by updated_at: an
+		// orders/updated for an order never seen (the sync backfill, a missed
+		// orders/create) creates it, and the create arriving later is older.
 		var o shopify.Order
 		if err := json.Unmarshal(env.Body, &o); err != nil || o.ID == 0 {
 			return invalid(env, fmt.Errorf("order: %v (id %d)", err, o.ID))
