@@ -72,6 +72,7 @@ func System() Catalog {
 					{"POST", "/webhooks/sendgrid/{tenantId}"},
 					{"GET", "/webhooks/whatsapp"}, {"POST", "/webhooks/whatsapp"},
 					{"POST", "/collect"}, {"OPTIONS", "/collect"},
+					{"GET", "/pulsehub-collect.js"},
 				},
 				Grants: []Grant{table, pii, sendTo(QueueIngest)},
 			},

@@ -2,6 +2,8 @@ package webhook
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -11,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
+	"github.com/pulsehub/pulsehub/shared/gtm"
 	"github.com/pulsehub/pulsehub/shared/ingest"
 	"github.com/pulsehub/pulsehub/shared/logging"
 )
@@ -191,4 +194,32 @@ func (h *Handler) preflight(_ context.Context, r request) (events.APIGatewayV2HT
 		"Access-Control-Max-Age":       "86400",
 	}}
 	return withCORS(res, origin), nil
+}
+
+// collectorETag identifies the embedded collector script's content.
+var collectorETag = func() string {
+	sum := sha256.Sum256(gtm.CollectorJS)
+	return `"` + hex.EncodeToString(sum[:8]) + `"`
+}()
+
+// collectorScript serves gtm.CollectorJS, the script the PulseHub Collect
+// GTM tag injects, so merchants need not host it. It is public and the
+// same for every workspace: any origin may load it, browsers and CDNs keep
+// it an hour (a changed script reaches every storefront within that), and
+// a matching If-None-Match gets 304.
+func collectorScript(r request) events.APIGatewayV2HTTPResponse {
+	h := map[string]string{
+		"Content-Type":                 "application/javascript; charset=utf-8",
+		"Cache-Control":                "public, max-age=3600, stale-while-revalidate=86400",
+		"ETag":                         collectorETag,
+		"Access-Control-Allow-Origin":  "*",
+		"Cross-Origin-Resource-Policy": "cross-origin",
+		"X-Content-Type-Options":       "nosniff",
+	}
+	for _, tag := range strings.Split(r.header["if-none-match"], ",") {
+		if t := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(tag), "W/")); t == collectorETag || t == "*" {
+			return events.APIGatewayV2HTTPResponse{StatusCode: 304, Headers: h}
+		}
+	}
+	return events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: h, Body: string(gtm.CollectorJS)}
 }

@@ -110,6 +110,8 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 		res, err = h.collect(ctx, r)
 	case route == "OPTIONS /collect":
 		res, err = h.preflight(ctx, r)
+	case route == "GET /pulsehub-collect.js":
+		res = collectorScript(r)
 	default:
 		err = apperr.E(apperr.NotFound, "no route for %s %s", r.method, r.path)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
+	"github.com/pulsehub/pulsehub/shared/gtm"
 	"github.com/pulsehub/pulsehub/shared/ingest"
 )
 
@@ -456,4 +457,40 @@ func FuzzHandle(f *testing.F) {
 			t.Fatalf("status %d", res.StatusCode)
 		}
 	})
+}
+
+func TestCollectorScript(t *testing.T) {
+	h, q := newTestHandler(t, "")
+	res := invoke(t, h, httpEvent("GET", "/pulsehub-collect.js", "", map[string]string{"Origin": "https://demo-store.example"}))
+	if res.StatusCode != 200 || res.Body != string(gtm.CollectorJS) || res.IsBase64Encoded {
+		t.Fatalf("GET: %d, %d bytes", res.StatusCode, len(res.Body))
+	}
+	for k, want := range map[string]string{
+		"Content-Type":                "application/javascript; charset=utf-8",
+		"Access-Control-Allow-Origin": "*",
+		"Cache-Control":               "public, max-age=3600, stale-while-revalidate=86400",
+		"X-Content-Type-Options":      "nosniff",
+	} {
+		if res.Headers[k] != want {
+			t.Errorf("%s = %q, want %q", k, res.Headers[k], want)
+		}
+	}
+	etag := res.Headers["ETag"]
+	if len(etag) < 4 || etag[0] != '"' {
+		t.Fatalf("ETag %q", etag)
+	}
+	for _, inm := range []string{etag, "W/" + etag, `"other", ` + etag} {
+		if res := invoke(t, h, httpEvent("GET", "/pulsehub-collect.js", "", map[string]string{"If-None-Match": inm})); res.StatusCode != 304 || res.Body != "" {
+			t.Errorf("If-None-Match %s: %d", inm, res.StatusCode)
+		}
+	}
+	if res := invoke(t, h, httpEvent("GET", "/pulsehub-collect.js", "", map[string]string{"If-None-Match": `"stale"`})); res.StatusCode != 200 {
+		t.Errorf("stale ETag: %d", res.StatusCode)
+	}
+	if res := invoke(t, h, httpEvent("POST", "/pulsehub-collect.js", "", nil)); res.StatusCode != 404 {
+		t.Errorf("POST: %d", res.StatusCode)
+	}
+	if len(q.msgs) != 0 {
+		t.Fatal("serving the script queued something")
+	}
 }
