@@ -4,4 +4,7 @@
 // ingest function consumes it, deduplicates on the provider's event id,
 // normalises the body by source and topic, and hands the result to package
 // profile, which keeps profiles, orders, events, consent and aggregates.
+// For workspaces with a Meta pixel it also queues the Conversions API copies
+// of purchases, started checkouts, add-to-carts and product views
+// (Conversions, meta.Outbox) for the sync function to forward.
 package ingest

@@ -22,6 +22,7 @@ import (
 	"github.com/pulsehub/pulsehub/shared/idem"
 	"github.com/pulsehub/pulsehub/shared/integration"
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
+	"github.com/pulsehub/pulsehub/shared/meta"
 	"github.com/pulsehub/pulsehub/shared/pii"
 	"github.com/pulsehub/pulsehub/shared/profile"
 	"github.com/pulsehub/pulsehub/shared/queue"
@@ -48,8 +49,10 @@ func NewFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
 	profiles := profile.NewStore(tbl, cipher, time.Now)
 	pub := bus.New(eventbridge.NewFromConfig(d.AWS), d.Config.BusName, sys.Bus.Source)
 	auditLog := audit.New(tbl, time.Now, d.Logger)
-	comp := Compliance{Privacy: gdpr.New(tbl, cipher, auditLog, time.Now), Integrations: integration.NewStore(tbl, cipher, time.Now), Audit: auditLog}
-	p := NewProcessor(d.Logger, profiles, idem.New(tbl, time.Now), pub, comp)
+	integrations := integration.NewStore(tbl, cipher, time.Now)
+	comp := Compliance{Privacy: gdpr.New(tbl, cipher, auditLog, time.Now), Integrations: integrations, Audit: auditLog}
+	capi := NewConversions(meta.NewOutbox(tbl), integrations, time.Minute, time.Now)
+	p := NewProcessor(d.Logger, profiles, idem.New(tbl, time.Now), pub, comp, capi)
 	q, _ := sys.Queue(catalog.QueueIngest)
 	dlq := queue.NewDLQ(sqs.NewFromConfig(d.AWS), d.Config.QueueURL(q.DLQName()))
 	h := batch.Handler(d.Logger, dlq, func(ctx context.Context, m events.SQSMessage) error {

@@ -37,11 +37,12 @@ type Processor struct {
 	idem     Idem
 	bus      Publisher
 	comp     Compliance
+	capi     *Conversions // nil: nothing is queued for Meta
 }
 
-// NewProcessor returns a Processor.
-func NewProcessor(log *slog.Logger, p *profile.Store, i Idem, b Publisher, c Compliance) *Processor {
-	return &Processor{log: log, profiles: p, idem: i, bus: b, comp: c}
+// NewProcessor returns a Processor; capi may be nil (no Conversions API).
+func NewProcessor(log *slog.Logger, p *profile.Store, i Idem, b Publisher, c Compliance, capi *Conversions) *Processor {
+	return &Processor{log: log, profiles: p, idem: i, bus: b, comp: c, capi: capi}
 }
 
 // DedupeKey is the business identity of an envelope. For Shopify it is the
@@ -287,6 +288,9 @@ func (p *Processor) order(ctx context.Context, env Envelope, o shopify.Order) er
 			return err
 		}
 	}
+	if err := p.queuePurchase(ctx, env, o, r.CustomerID, st.PlacedAt); err != nil {
+		return err
+	}
 	if res.Created {
 		return p.publish(ctx, t, catalog.EventOrderCreated, "order#"+st.OrderID, map[string]any{
 			"customerId": r.CustomerID, "orderId": st.OrderID, "total": float64(total) / 100, "currency": st.Currency,
@@ -384,6 +388,8 @@ func (p *Processor) collect(ctx context.Context, env Envelope) error {
 	if at.IsZero() {
 		at = env.TriggeredAt
 	}
-	_, err = p.profiles.RecordEvent(ctx, env.Tenant, r.CustomerID, profile.Event{EventID: e.EventID, Type: e.Event, Channel: "web", Source: env.Source, Properties: e.Properties}, at)
-	return err
+	if _, err = p.profiles.RecordEvent(ctx, env.Tenant, r.CustomerID, profile.Event{EventID: e.EventID, Type: e.Event, Channel: "web", Source: env.Source, Properties: e.Properties}, at); err != nil {
+		return err
+	}
+	return p.queueCollected(ctx, env, e, r.CustomerID, at)
 }

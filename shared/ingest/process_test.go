@@ -55,7 +55,7 @@ func newHarness(t *testing.T) harness {
 	h := harness{ps: profile.NewStore(tbl, c, time.Now), rec: &recorder{}, tbl: tbl, cipher: c,
 		integ: integration.NewStore(tbl, c, time.Now), audit: audit.New(tbl, time.Now, nil)}
 	comp := ingest.Compliance{Privacy: gdpr.New(tbl, c, h.audit, time.Now), Integrations: h.integ, Audit: h.audit}
-	h.p = ingest.NewProcessor(slog.New(slog.NewTextHandler(io.Discard, nil)), h.ps, idem.New(tbl, time.Now), h.rec, comp)
+	h.p = ingest.NewProcessor(slog.New(slog.NewTextHandler(io.Discard, nil)), h.ps, idem.New(tbl, time.Now), h.rec, comp, nil)
 	return h
 }
 

@@ -273,3 +273,19 @@ func (s *Store) TenantForVerifyToken(ctx context.Context, name, token string) (s
 	}
 	return s.tenantFor(ctx, kind+"#"+hashKey(token), name+" verify token")
 }
+
+// Config returns the tenant's configuration (no secrets, nothing to
+// decrypt) for name; apperr.NotFound when never set.
+func (s *Store) Config(ctx context.Context, tenant, name string) (map[string]string, error) {
+	if _, ok := schemaOf(name); !ok {
+		return nil, apperr.E(apperr.NotFound, "unknown integration %q", name)
+	}
+	var it settingsItem
+	if err := s.table.Get(ctx, settingsKey(tenant, name), &it); err != nil {
+		return nil, fmt.Errorf("integration.Config %s: %w", name, err)
+	}
+	if it.Config == nil {
+		it.Config = map[string]string{}
+	}
+	return it.Config, nil
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pulsehub/pulsehub/shared/apperr"
 	"github.com/pulsehub/pulsehub/shared/store"
 )
 
@@ -15,7 +16,11 @@ import (
 // EventID); items expire after MaxAge, so an event Meta would refuse is never
 // kept, let alone sent.
 //
-// Keys: PK T#<tenant>#CAPI, SK <event time, RFC 3339 UTC>#<eventId>, ttl.
+// Keys: PK T#<tenant>#CAPI, SK <event time, RFC 3339 UTC>#<name>#<eventId>,
+// ttl; beside each, a marker PK T#<tenant>#CAPIKEY, SK <name>#<eventId>, ttl
+// (event time + MaxAge), so an event added again after it was sent and
+// removed (a redelivered order webhook, the sync backfill reading an order
+// the webhook already brought) is not sent twice.
 // The user data in an item is already hashed: no plaintext personal data.
 type Outbox struct{ t *store.Table }
 
@@ -29,24 +34,42 @@ type outboxItem struct {
 	TTL   int64  `dynamodbav:"ttl"`
 }
 
-func outboxPK(tenant string) string { return "T#" + tenant + "#CAPI" }
+type markerItem struct {
+	PK  string `dynamodbav:"PK"`
+	SK  string `dynamodbav:"SK"`
+	TTL int64  `dynamodbav:"ttl"`
+}
 
-// Add queues e for tenant. Adding the same event (name, time, id) twice
-// keeps one copy.
-func (o *Outbox) Add(ctx context.Context, tenant string, e Event) error {
+func outboxPK(tenant string) string { return "T#" + tenant + "#CAPI" }
+func markerPK(tenant string) string { return "T#" + tenant + "#CAPIKEY" }
+
+// Add queues e for tenant and reports whether it was queued: an event with
+// the same name and id added before (within MaxAge of its time), sent or
+// not, is not queued again. An event without an id cannot be deduplicated
+// and is refused.
+func (o *Outbox) Add(ctx context.Context, tenant string, e Event) (bool, error) {
 	if !Forwarded(e.EventName) {
-		return fmt.Errorf("meta.Outbox.Add: %q is not a forwarded event", e.EventName)
+		return false, fmt.Errorf("meta.Outbox.Add: %q is not a forwarded event", e.EventName)
+	}
+	if e.EventID == "" {
+		return false, fmt.Errorf("meta.Outbox.Add: %s without an event id", e.EventName)
 	}
 	b, err := json.Marshal(e)
 	if err != nil {
-		return fmt.Errorf("meta.Outbox.Add: %w", err)
+		return false, fmt.Errorf("meta.Outbox.Add: %w", err)
 	}
 	at := time.Unix(e.EventTime, 0).UTC()
-	it := outboxItem{PK: outboxPK(tenant), SK: at.Format(time.RFC3339) + "#" + e.EventName + "#" + e.EventID, Event: string(b), TTL: store.TTL(at.Add(MaxAge))}
-	if err := o.t.Put(ctx, it); err != nil {
-		return fmt.Errorf("meta.Outbox.Add %s: %w", e.EventID, err)
+	ttl := store.TTL(at.Add(MaxAge))
+	it := outboxItem{PK: outboxPK(tenant), SK: at.Format(time.RFC3339) + "#" + e.EventName + "#" + e.EventID, Event: string(b), TTL: ttl}
+	mk := markerItem{PK: markerPK(tenant), SK: e.EventName + "#" + e.EventID, TTL: ttl}
+	err = o.t.Transact(ctx, o.t.TxPut(mk, store.IfAbsent()), o.t.TxPut(it))
+	switch {
+	case apperr.KindOf(err) == apperr.Conflict:
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("meta.Outbox.Add %s: %w", e.EventID, err)
 	}
-	return nil
+	return true, nil
 }
 
 // Pending is one queued event and its key (to remove it once sent).

@@ -227,7 +227,7 @@ func TestForwardMetaDrainsOutboxWithoutStaleEvents(t *testing.T) {
 		}
 		ev := meta.Event{EventName: meta.EventPurchase, EventTime: at.Unix(), EventID: "e" + strconv.Itoa(i), ActionSource: "website",
 			UserData: meta.UserDataOf(meta.Person{Email: "x@example.com"})}
-		if err := ob.Add(ctx, "t1", ev); err != nil {
+		if _, err := ob.Add(ctx, "t1", ev); err != nil {
 			t.Fatal(err)
 		}
 	}

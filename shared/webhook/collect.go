@@ -157,6 +157,9 @@ func (h *Handler) collect(ctx context.Context, r request) (events.APIGatewayV2HT
 		envs[i] = ingest.Envelope{
 			V: ingest.Version, Source: ingest.SourceCollect, Tenant: tenant, Topic: TopicCollect, ID: e.EventID,
 			TriggeredAt: times[i], ReceivedAt: now, Body: body,
+			// The browser's user agent goes with the event: the Conversions
+			// API copy of a website event needs it.
+			Headers: pick(r.header, "user-agent"),
 		}
 	}
 	if err := h.enqueue(ctx, envs...); err != nil {

@@ -370,7 +370,7 @@ func TestCollect(t *testing.T) {
 	}{
 		{"batch", good, nil, 202, 2},
 		{"key in header", strings.Replace(good, `"writeKey":"demo-write-key",`, "", 1), map[string]string{"X-PulseHub-Key": "demo-write-key"}, 202, 2},
-		{"allowed origin", good, map[string]string{"Origin": "https://demo-store.example"}, 202, 2},
+		{"allowed origin", good, map[string]string{"Origin": "https://demo-store.example", "User-Agent": "Mozilla/5.0 (test)"}, 202, 2},
 		{"foreign origin", good, map[string]string{"Origin": "https://evil.example"}, 403, 0},
 		{"bad key", strings.Replace(good, "demo-write-key", "nope", 1), nil, 401, 0},
 		{"no key", strings.Replace(good, `"writeKey":"demo-write-key",`, "", 1), nil, 401, 0},
@@ -391,6 +391,11 @@ func TestCollect(t *testing.T) {
 			}
 			if o := tt.headers["Origin"]; o != "" && res.StatusCode == 202 && res.Headers["Access-Control-Allow-Origin"] != o {
 				t.Fatalf("CORS header %q", res.Headers["Access-Control-Allow-Origin"])
+			}
+			for _, e := range q.envelopes(t) {
+				if e.Headers["user-agent"] != tt.headers["User-Agent"] {
+					t.Fatalf("user agent %q in the envelope, sent %q", e.Headers["user-agent"], tt.headers["User-Agent"])
+				}
 			}
 		})
 	}
