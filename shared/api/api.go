@@ -8,9 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
@@ -74,12 +72,8 @@ func NewServices(ctx context.Context, d lambdafn.Deps, o Options) (*Services, er
 		o.Argon2 = auth.DefaultArgon2
 	}
 	cfg := d.Config
-	table := store.New(dynamodb.NewFromConfig(d.AWS), cfg.TableName, cfg.CursorSecret)
-	var kmsClient pii.KMS
-	if !strings.HasPrefix(cfg.KMSKeyID, "file:") {
-		kmsClient = kms.NewFromConfig(d.AWS)
-	}
-	cipher, err := pii.New(ctx, cfg.KMSKeyID, table, kmsClient, o.Now)
+	table := store.Open(d)
+	cipher, err := pii.Open(ctx, d, table)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/pulsehub/pulsehub/shared/catalog"
 	"github.com/pulsehub/pulsehub/shared/config"
@@ -29,6 +30,10 @@ type Deps struct {
 	Config config.Config
 	AWS    aws.Config
 	Logger *slog.Logger
+	// DynamoDBOptions adjust the DynamoDB client built from AWS (applied by
+	// store.Open). Empty in Lambda; the local runtime sets what its
+	// emulator needs, so function code never asks where it runs.
+	DynamoDBOptions []func(*dynamodb.Options)
 }
 
 // Constructor builds a function's handler: any value lambda.NewHandler accepts.

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
@@ -41,8 +40,7 @@ type Connections interface {
 
 // ConnectionStore opens the connection records of the function's table.
 func ConnectionStore(d lambdafn.Deps) *wsapi.ConnectionStore {
-	table := store.New(dynamodb.NewFromConfig(d.AWS), d.Config.TableName, d.Config.CursorSecret)
-	return wsapi.NewConnectionStore(table)
+	return wsapi.NewConnectionStore(store.Open(d))
 }
 
 // ConnectHandler handles $connect.

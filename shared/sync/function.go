@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/pulsehub/pulsehub/shared/catalog"
@@ -18,8 +16,8 @@ import (
 
 // NewFunction builds the sync handler (lambdafn.Constructor).
 func NewFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
-	table := store.New(dynamodb.NewFromConfig(d.AWS), d.Config.TableName, d.Config.CursorSecret)
-	cipher, err := pii.New(ctx, d.Config.KMSKeyID, table, kms.NewFromConfig(d.AWS), nil)
+	table := store.Open(d)
+	cipher, err := pii.Open(ctx, d, table)
 	if err != nil {
 		return nil, fmt.Errorf("sync: %w", err)
 	}

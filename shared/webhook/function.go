@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
@@ -22,12 +20,8 @@ import (
 
 // NewFunction builds the webhooks function (lambdafn.Constructor).
 func NewFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
-	tbl := store.New(dynamodb.NewFromConfig(d.AWS), d.Config.TableName, d.Config.CursorSecret)
-	var k pii.KMS
-	if !strings.HasPrefix(d.Config.KMSKeyID, "file:") {
-		k = kms.NewFromConfig(d.AWS)
-	}
-	cipher, err := pii.New(ctx, d.Config.KMSKeyID, tbl, k, time.Now)
+	tbl := store.Open(d)
+	cipher, err := pii.Open(ctx, d, tbl)
 	if err != nil {
 		return nil, err
 	}
