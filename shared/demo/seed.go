@@ -15,6 +15,7 @@ import (
 
 	"github.com/pulsehub/pulsehub/shared/importer"
 	"github.com/pulsehub/pulsehub/shared/local/sandbox"
+	"github.com/pulsehub/pulsehub/shared/shopify"
 )
 
 // Seeder seeds the demo workspace of a running PulseHub at BaseURL.
@@ -84,12 +85,17 @@ func (s *Seeder) Seed(ctx context.Context) error {
 	}
 	snd := &importer.Sender{URL: s.BaseURL + "/webhooks/shopify", Secret: ShopWebhookSecret, Concurrency: s.Concurrency, HTTP: s.HTTP}
 	s.Log.InfoContext(ctx, "seeding demo workspace", "webhooks", len(data.Webhooks), "collectEvents", len(data.Collect))
-	// Customers first (the first 2,357 deliveries), then the rest.
+	// Customers first (the first 2,357 deliveries), then orders, checkouts
+	// and on-site events; refunds and cancellations only once those are
+	// processed. Ingest handles a refund that overtakes its order (it is
+	// retried until the order lands), but on a queue that redelivers after
+	// its visibility timeout that costs minutes of start-up.
 	nc := len(data.History.Customers)
 	if err := snd.Send(ctx, data.Webhooks[:nc]); err != nil {
 		return fmt.Errorf("demo: customers: %w", err)
 	}
-	if err := snd.Send(ctx, data.Webhooks[nc:]); err != nil {
+	first, followUps := splitFollowUps(data.Webhooks[nc:])
+	if err := snd.Send(ctx, first); err != nil {
 		return fmt.Errorf("demo: orders: %w", err)
 	}
 	if err := s.collect(ctx, data.Collect); err != nil {
@@ -98,8 +104,28 @@ func (s *Seeder) Seed(ctx context.Context) error {
 	if err := s.wait(ctx, token, want); err != nil {
 		return err
 	}
+	if err := snd.Send(ctx, followUps); err != nil {
+		return fmt.Errorf("demo: refunds and cancellations: %w", err)
+	}
+	if err := s.wait(ctx, token, want); err != nil {
+		return err
+	}
 	s.Log.InfoContext(ctx, "demo workspace seeded", "webhooks", snd.Sent.Load(), "collectEvents", len(data.Collect), "took", s.Now().Sub(start).Round(time.Millisecond).String())
 	return nil
+}
+
+// splitFollowUps separates refunds and cancellations, which refer to an
+// order, from everything else, keeping each part in order.
+func splitFollowUps(ws []shopify.Delivery) (first, followUps []shopify.Delivery) {
+	for _, w := range ws {
+		switch w.Topic {
+		case shopify.TopicRefundsCreate, shopify.TopicOrdersCancelled:
+			followUps = append(followUps, w)
+		default:
+			first = append(first, w)
+		}
+	}
+	return first, followUps
 }
 
 func (s *Seeder) loadSandbox(d Dataset) {
