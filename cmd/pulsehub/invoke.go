@@ -75,11 +75,11 @@ func invokeCommand() command {
 			}
 			env := local.FunctionEnv(res, cat, base, *state, secret)
 			os.Setenv("AWS_ENDPOINT_URL_EVENTBRIDGE", base+"/_aws/events")
-			h, err := local.BuildFunction(ctx, fn, build, local.Lookup(env), stderr)
+			b, err := local.BuildFunction(ctx, fn, build, local.Lookup(env), stderr, nil)
 			if err != nil {
 				return err
 			}
-			out, err := local.InvokeOnce(ctx, fn, h, data)
+			out, err := local.InvokeOnce(ctx, fn, b, data)
 			if err != nil {
 				return err
 			}

@@ -21,6 +21,7 @@ import (
 	"github.com/pulsehub/pulsehub/shared/catalog"
 	"github.com/pulsehub/pulsehub/shared/config"
 	"github.com/pulsehub/pulsehub/shared/logging"
+	"github.com/pulsehub/pulsehub/shared/metrics"
 )
 
 // Deps is what every constructor receives. AWS endpoints come from the SDK's
@@ -34,6 +35,9 @@ type Deps struct {
 	// store.Open). Empty in Lambda; the local runtime sets what its
 	// emulator needs, so function code never asks where it runs.
 	DynamoDBOptions []func(*dynamodb.Options)
+	// Metrics records business metrics in CloudWatch Embedded Metric
+	// Format; NewHandler flushes them after every invocation.
+	Metrics *metrics.Recorder
 }
 
 // Constructor builds a function's handler: any value lambda.NewHandler accepts.
@@ -54,7 +58,35 @@ func NewDeps(ctx context.Context, name string, lookup func(string) (string, bool
 	if err != nil {
 		return Deps{}, fmt.Errorf("%s: aws config: %w", name, err)
 	}
-	return Deps{Config: cfg, AWS: awsCfg, Logger: logging.New(logOut, cfg.LogFormat, cfg.LogLevel, name)}, nil
+	return Deps{
+		Config: cfg, AWS: awsCfg,
+		Logger:  logging.New(logOut, cfg.LogFormat, cfg.LogLevel, name),
+		Metrics: metrics.New(logOut, catalog.MetricsNamespace, name),
+	}, nil
+}
+
+// NewHandler turns a constructor's handler into the lambda.Handler that
+// runs it: the production decode path of lambda.NewHandler, then a flush
+// of the invocation's metrics (one EMF line per dimension set on the log
+// stream, where CloudWatch extracts them).
+func NewHandler(h any, m *metrics.Recorder, log *slog.Logger) lambda.Handler {
+	return flushing{lambda.NewHandler(h), m, log}
+}
+
+type flushing struct {
+	lambda.Handler
+	m   *metrics.Recorder
+	log *slog.Logger
+}
+
+func (f flushing) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	out, err := f.Handler.Invoke(ctx, payload)
+	if f.m != nil {
+		if ferr := f.m.Flush(); ferr != nil {
+			f.log.ErrorContext(ctx, "metrics flush failed", "err", ferr)
+		}
+	}
+	return out, err
 }
 
 // Run starts the named function in the Lambda runtime. A bad configuration
@@ -72,5 +104,5 @@ func Run(name string, build Constructor) {
 		d.Logger.Error("init failed", "err", err)
 		os.Exit(1)
 	}
-	lambda.Start(h)
+	lambda.Start(NewHandler(h, d.Metrics, d.Logger))
 }

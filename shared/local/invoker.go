@@ -17,6 +17,7 @@ import (
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
 	"github.com/pulsehub/pulsehub/shared/catalog"
+	"github.com/pulsehub/pulsehub/shared/lambdafn"
 )
 
 // DefaultConcurrency caps concurrent executions of a function without
@@ -66,15 +67,15 @@ func newInvoker(region, account string, log *slog.Logger, m *Metrics) *Invoker {
 	return &Invoker{fns: map[string]*function{}, region: region, account: account, log: log, metrics: m}
 }
 
-// add registers a built handler (any value lambda.NewHandler accepts).
-func (inv *Invoker) add(def catalog.Function, h any) {
+// add registers a built function, with one handler per environment.
+func (inv *Invoker) add(def catalog.Function, b Built) {
 	limit := def.ReservedConcurrency
 	if limit <= 0 {
 		limit = DefaultConcurrency
 	}
 	fn := &function{def: def, slots: make(chan *environment, limit), throttleSync: def.ReservedConcurrency > 0}
 	for range limit {
-		fn.slots <- newEnvironment(def, lambda.NewHandler(h), fn.slots)
+		fn.slots <- newEnvironment(def, lambdafn.NewHandler(b.Handler, b.Metrics, b.Logger), fn.slots)
 	}
 	inv.fns[def.Name] = fn
 }
@@ -272,11 +273,11 @@ func newRequestID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
-// InvokeOnce runs handler h of fn once on payload through the same path as
-// the runtime (lambda.NewHandler, lambdacontext, timeout, panic recovery);
+// InvokeOnce runs built function b once on payload through the same path as
+// the runtime (lambdafn.NewHandler, lambdacontext, timeout, panic recovery);
 // for `pulsehub invoke`.
-func InvokeOnce(ctx context.Context, fn catalog.Function, h any, payload []byte) ([]byte, error) {
+func InvokeOnce(ctx context.Context, fn catalog.Function, b Built, payload []byte) ([]byte, error) {
 	inv := newInvoker("us-east-1", "000000000000", slog.New(slog.DiscardHandler), newMetrics())
-	inv.add(fn, h)
+	inv.add(fn, b)
 	return inv.Invoke(ctx, fn.Name, payload)
 }

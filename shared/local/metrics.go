@@ -2,7 +2,10 @@ package local
 
 import (
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/pulsehub/pulsehub/shared/metrics"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -18,6 +21,7 @@ type Metrics struct {
 	throttles   *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
 	queueDepth  *prometheus.GaugeVec
+	business    *prometheus.CounterVec
 }
 
 func newMetrics() *Metrics {
@@ -40,7 +44,10 @@ func newMetrics() *Metrics {
 			Name: "pulsehub_queue_messages", Help: "SQS messages by queue and state (visible, in_flight), sampled every few seconds.",
 		}, []string{"queue", "state"}),
 	}
-	m.reg.MustRegister(m.invocations, m.errors, m.throttles, m.duration, m.queueDepth,
+	m.business = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "pulsehub_business_metric_sum", Help: "Sum of each business metric the functions record (CloudWatch EMF in AWS), by dimension set.",
+	}, []string{"function", "metric", "unit", "dimensions"})
+	m.reg.MustRegister(m.invocations, m.errors, m.throttles, m.duration, m.queueDepth, m.business,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -67,4 +74,21 @@ func (m *Metrics) setQueueDepth(queue string, visible, inFlight float64) {
 
 func (m *Metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// sink mirrors a function's business metrics (shared/metrics) into
+// Prometheus, where AWS would extract them from EMF log lines.
+func (m *Metrics) sink(function string) metrics.Sink { return promSink{m, function} }
+
+type promSink struct {
+	m        *Metrics
+	function string
+}
+
+func (s promSink) Observe(name string, unit metrics.Unit, v float64, dims []metrics.Dim) {
+	parts := make([]string, len(dims))
+	for i, d := range dims {
+		parts[i] = d.Name + "=" + d.Value
+	}
+	s.m.business.WithLabelValues(s.function, name, string(unit), strings.Join(parts, ",")).Add(v)
 }

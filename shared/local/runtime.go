@@ -30,6 +30,7 @@ import (
 	"github.com/pulsehub/pulsehub/shared/local/eventbus"
 	"github.com/pulsehub/pulsehub/shared/local/gateway"
 	"github.com/pulsehub/pulsehub/shared/local/sandbox"
+	"github.com/pulsehub/pulsehub/shared/metrics"
 	"github.com/pulsehub/pulsehub/shared/store"
 )
 
@@ -320,28 +321,41 @@ func Lookup(env map[string]string) func(string) (string, bool) {
 func (r *Runtime) buildFunctions(ctx context.Context, secret []byte) error {
 	env := Lookup(r.FunctionEnv(secret))
 	for _, fn := range r.opts.Catalog.Deployable() {
-		h, err := BuildFunction(ctx, fn, r.opts.Functions[fn.Name], env, r.opts.FunctionLogs)
+		b, err := BuildFunction(ctx, fn, r.opts.Functions[fn.Name], env, r.opts.FunctionLogs, r.metrics.sink(fn.Name))
 		if err != nil {
 			return err
 		}
-		r.inv.add(fn, h)
+		r.inv.add(fn, b)
 	}
 	return nil
 }
 
+// Built is a constructed function: its handler and what NewHandler needs
+// to run it.
+type Built struct {
+	Handler any
+	Metrics *metrics.Recorder
+	Logger  *slog.Logger
+}
+
 // BuildFunction runs one constructor with the dependencies lambdafn.Run
-// would give it, plus the DynamoDB client option the emulator needs.
-func BuildFunction(ctx context.Context, fn catalog.Function, build lambdafn.Constructor, lookup func(string) (string, bool), logs io.Writer) (any, error) {
+// would give it, plus the DynamoDB client option the emulator needs. With a
+// sink, business metrics are mirrored there instead of written as EMF lines
+// to logs.
+func BuildFunction(ctx context.Context, fn catalog.Function, build lambdafn.Constructor, lookup func(string) (string, bool), logs io.Writer, sink metrics.Sink) (Built, error) {
 	d, err := lambdafn.NewDeps(ctx, fn.Name, lookup, logs)
 	if err != nil {
-		return nil, err
+		return Built{}, err
 	}
 	d.DynamoDBOptions = append(d.DynamoDBOptions, ForEmulator)
+	if sink != nil {
+		d.Metrics = metrics.New(io.Discard, catalog.MetricsNamespace, fn.Name, metrics.WithSink(sink))
+	}
 	h, err := build(ctx, d)
 	if err != nil {
-		return nil, fmt.Errorf("local: %s: init failed: %w", fn.Name, err)
+		return Built{}, fmt.Errorf("local: %s: init failed: %w", fn.Name, err)
 	}
-	return h, nil
+	return Built{Handler: h, Metrics: d.Metrics, Logger: d.Logger}, nil
 }
 
 // sampleQueues refreshes the queue-depth gauges.

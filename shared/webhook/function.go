@@ -28,6 +28,7 @@ func NewFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
 	dir := NewDirectory(integration.NewStore(tbl, cipher, time.Now), time.Minute, time.Now)
 	q := sqsQueue{s: queue.New(sqs.NewFromConfig(d.AWS)), url: d.Config.QueueURL(catalog.QueueIngest)}
 	h := New(d.Logger, dir, q, d.Config.PublicBaseURL, time.Now)
+	h.metrics = d.Metrics
 	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		return h.Handle(ctx, ev)
 	}, nil
@@ -156,9 +157,7 @@ func (d *IntegrationDirectory) Credentials(ctx context.Context, tenant string) (
 		case integration.SendGrid:
 			out.SendGridPublicKey = s.Config["webhookPublicKey"]
 		case integration.GTM:
-			for _, o := range strings.FieldsFunc(s.Config["allowedOrigins"], func(r rune) bool { return r == ',' || r == ' ' }) {
-				out.AllowedOrigins = append(out.AllowedOrigins, o)
-			}
+			out.AllowedOrigins = append(out.AllowedOrigins, strings.FieldsFunc(s.Config["allowedOrigins"], func(r rune) bool { return r == ',' || r == ' ' })...)
 		}
 	}
 	d.mu.Lock()

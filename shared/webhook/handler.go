@@ -20,6 +20,7 @@ import (
 	"github.com/pulsehub/pulsehub/shared/apperr"
 	"github.com/pulsehub/pulsehub/shared/ingest"
 	"github.com/pulsehub/pulsehub/shared/logging"
+	"github.com/pulsehub/pulsehub/shared/metrics"
 )
 
 // MaxBody is the largest request body accepted (413 above). An envelope must
@@ -64,10 +65,23 @@ type Handler struct {
 	queue     Queue
 	publicURL string // PUBLIC_BASE_URL: Twilio signs the URL it called
 	now       func() time.Time
+	metrics   Counter // nil: none recorded
 
 	mu            sync.Mutex
 	unknownLogged map[string]bool             // topic → already logged by this instance
 	sgKeys        map[string]*ecdsa.PublicKey // SendGrid verification key → parsed (nil: invalid)
+}
+
+// Counter records business metrics (metrics.Recorder).
+type Counter interface {
+	Count(ctx context.Context, name string, v float64, dims ...metrics.Dim)
+}
+
+// count records a metric when a Counter is set.
+func (h *Handler) count(ctx context.Context, name string, v float64, dims ...metrics.Dim) {
+	if h.metrics != nil {
+		h.metrics.Count(ctx, name, v, dims...)
+	}
 }
 
 // New returns a Handler.
@@ -165,6 +179,7 @@ func (h *Handler) fail(ctx context.Context, err error) events.APIGatewayV2HTTPRe
 	case apperr.Unauthorized:
 		h.log.WarnContext(ctx, "webhook rejected", "err", err)
 	}
+	h.count(ctx, "WebhooksRejected", 1, metrics.Dim{Name: "Reason", Value: kind.String()})
 	return problem(status, apperr.Message(err))
 }
 
@@ -238,6 +253,9 @@ func (h *Handler) enqueue(ctx context.Context, envs ...ingest.Envelope) error {
 	}
 	if err := h.queue.Send(ctx, bodies); err != nil {
 		return apperr.Wrap(apperr.Transient, err, "could not queue the webhook; retry later")
+	}
+	if len(envs) > 0 {
+		h.count(ctx, "WebhooksAccepted", float64(len(envs)), metrics.Dim{Name: "Source", Value: envs[0].Source})
 	}
 	return nil
 }
