@@ -1,10 +1,10 @@
 // Command sync is the sync function: Shopify backfill and reconciliation,
-// Meta Conversions API forwarding and the GTM check (see shared/sync).
+// Meta Conversions API forwarding and the GTM check (see shared/syncfn).
 package main
 
 import (
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
-	syncfn "github.com/pulsehub/pulsehub/shared/sync"
+	"github.com/pulsehub/pulsehub/shared/syncfn"
 )
 
 func main() { lambdafn.Run("sync", syncfn.NewFunction) }

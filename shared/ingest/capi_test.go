@@ -14,7 +14,7 @@ import (
 	"github.com/pulsehub/pulsehub/shared/meta"
 	"github.com/pulsehub/pulsehub/shared/profile"
 	"github.com/pulsehub/pulsehub/shared/shopify"
-	syncfn "github.com/pulsehub/pulsehub/shared/sync"
+	"github.com/pulsehub/pulsehub/shared/syncfn"
 )
 
 func TestCAPIEventName(t *testing.T) {

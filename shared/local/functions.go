@@ -6,7 +6,7 @@ import (
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
 	"github.com/pulsehub/pulsehub/shared/realtime"
 	"github.com/pulsehub/pulsehub/shared/realtime/wsconnect"
-	syncfn "github.com/pulsehub/pulsehub/shared/sync"
+	"github.com/pulsehub/pulsehub/shared/syncfn"
 	"github.com/pulsehub/pulsehub/shared/webhook"
 )
 
