@@ -266,3 +266,72 @@ func (s *Store) Seen(ctx context.Context, scope, key string, ttl time.Duration) 
 	}
 	return false, fmt.Errorf("idem.Seen %s/%s: %w", scope, key, err)
 }
+
+// Hold is a claim on (scope, key) that the caller writes in the same
+// DynamoDB transaction as its own effect, instead of Do's separate claim:
+// the effect and the claim commit together, so a redelivery finds the claim
+// (or fails its condition) and never applies the effect twice. Result is
+// kept with the claim and handed back to a redelivery; Complete marks the
+// work that follows the transaction (side effects outside the table) done.
+// If the holder dies first, the lease runs out and a redelivery sees the
+// claim as Abandoned, so it runs those side effects again.
+type Hold struct {
+	Record Record
+	Free   store.Cond // the claim's write condition: no live record there
+}
+
+// Hold returns a claim on (scope, key) owned by a fresh owner id, carrying result.
+func (s *Store) Hold(scope, key string, ttl time.Duration, result []byte) (Hold, error) {
+	if err := check(scope, key, ttl); err != nil {
+		return Hold{}, err
+	}
+	now := s.now()
+	k := Key(scope, key)
+	rec := Record{PK: k.PK, SK: k.SK, Status: InProgress, Result: result, Owner: rand.Text(),
+		LeaseUntil: now.Add(s.lease).UnixMilli(), TTL: now.Add(max(ttl, s.lease)).Unix()}
+	free := expression.AttributeNotExists(expression.Name("PK")).
+		Or(expression.Name(s.ttlAttr).LessThan(expression.Value(now.Unix()))).
+		Or(expression.Name("status").Equal(expression.Value(InProgress)).And(
+			expression.Name("leaseUntil").LessThan(expression.Value(now.UnixMilli()))))
+	return Hold{Record: rec, Free: store.If(free)}, nil
+}
+
+// Outcome is what a record read back says about the work under its key.
+type Outcome int
+
+// Outcomes of State.
+const (
+	Free      Outcome = iota // no live record: the work has not been done
+	Done                     // completed
+	Busy                     // claimed and its holder's lease is running
+	Abandoned                // claimed by a holder whose lease ran out: its effect may be committed, its follow-up not
+)
+
+// State says what r (read from the table; the zero Record when absent) means now.
+func (s *Store) State(r Record) Outcome {
+	now := s.now()
+	switch {
+	case r.PK == "" || r.TTL < now.Unix():
+		return Free
+	case r.Status == Completed:
+		return Done
+	case r.LeaseUntil >= now.UnixMilli():
+		return Busy
+	}
+	return Abandoned
+}
+
+// Complete marks a held claim done for ttl, keeping its result. A claim
+// already taken over by another owner is left to that owner.
+func (s *Store) Complete(ctx context.Context, h Hold, ttl time.Duration) error {
+	now := s.now()
+	upd := expression.Set(expression.Name("status"), expression.Value(Completed)).
+		Set(expression.Name("completedAt"), expression.Value(now.UTC().Format(time.RFC3339Nano))).
+		Set(expression.Name(s.ttlAttr), expression.Value(now.Add(ttl).Unix())).
+		Remove(expression.Name("owner")).Remove(expression.Name("leaseUntil"))
+	err := s.t.Update(context.WithoutCancel(ctx), store.Key{PK: h.Record.PK, SK: h.Record.SK}, upd, nil, s.held(h.Record.Owner))
+	if err != nil && apperr.KindOf(err) != apperr.Conflict {
+		return fmt.Errorf("idem.Complete %s: %w", h.Record.PK, err)
+	}
+	return nil
+}

@@ -13,14 +13,21 @@ import (
 	"github.com/pulsehub/pulsehub/shared/apperr"
 	"github.com/pulsehub/pulsehub/shared/bus"
 	"github.com/pulsehub/pulsehub/shared/catalog"
+	"github.com/pulsehub/pulsehub/shared/idem"
 	"github.com/pulsehub/pulsehub/shared/profile"
 	"github.com/pulsehub/pulsehub/shared/shopify"
 )
 
-// Idem runs work once per key (idem.Store).
+// Idem runs work once per key (idem.Store): Do with its own claim, or a
+// claim written in the caller's transaction (Hold) completed afterwards.
 type Idem interface {
 	Do(ctx context.Context, scope, key string, ttl time.Duration, fn func(ctx context.Context) ([]byte, error)) ([]byte, bool, error)
+	profile.Claims
+	Complete(ctx context.Context, h idem.Hold, ttl time.Duration) error
 }
+
+// dedupeScope is the idempotency scope of ingested deliveries.
+const dedupeScope = "ingest"
 
 // Publisher publishes domain events (bus.Publisher).
 type Publisher interface {
@@ -62,13 +69,32 @@ func (p *Processor) Process(ctx context.Context, body []byte) error {
 	if err != nil {
 		return err
 	}
-	_, _, err = p.idem.Do(ctx, "ingest", env.Tenant+"#"+DedupeKey(env), dedupeTTL, func(ctx context.Context) ([]byte, error) {
-		return nil, p.Apply(ctx, env)
-	})
+	if isOrder(env) {
+		// Orders claim their delivery inside the order's own transaction
+		// (profile.Once): two DynamoDB requests fewer than Do's claim and
+		// completion around it.
+		err = p.Apply(ctx, env)
+	} else {
+		_, _, err = p.idem.Do(ctx, dedupeScope, env.Tenant+"#"+DedupeKey(env), dedupeTTL, func(ctx context.Context) ([]byte, error) {
+			return nil, p.Apply(ctx, env)
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("ingest %s %s %s: %w", env.Source, env.Topic, env.ID, err)
 	}
 	return nil
+}
+
+// isOrder reports whether env is an order state (the order path of shopify).
+func isOrder(env Envelope) bool {
+	switch env.Source {
+	case SourceShopify, SourceSync, SourceImport:
+		switch env.Topic {
+		case "orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled":
+			return true
+		}
+	}
+	return false
 }
 
 func invalid(env Envelope, err error) error {
@@ -279,10 +305,18 @@ func (p *Processor) order(ctx context.Context, env Envelope, o shopify.Order) er
 			}
 		}
 	}
+	if p.idem != nil {
+		st.Once = &profile.Once{Claims: p.idem, Scope: dedupeScope, Key: t + "#" + DedupeKey(env), TTL: dedupeTTL}
+	}
 	res, err := p.profiles.ApplyOrder(ctx, t, r.CustomerID, st)
 	if err != nil {
 		return err
 	}
+	if res.Duplicate && res.Hold == nil {
+		return nil // applied and followed up before
+	}
+	// What follows is outside the order's transaction; the claim stays
+	// open until it is done, so a redelivery after a crash redoes it.
 	if o.CheckoutToken != "" {
 		if err := p.profiles.CompleteCheckout(ctx, t, r.CustomerID, o.CheckoutToken, st.PlacedAt); err != nil {
 			return err
@@ -292,9 +326,15 @@ func (p *Processor) order(ctx context.Context, env Envelope, o shopify.Order) er
 		return err
 	}
 	if res.Created {
-		return p.publish(ctx, t, catalog.EventOrderCreated, "order#"+st.OrderID, map[string]any{
+		err := p.publish(ctx, t, catalog.EventOrderCreated, "order#"+st.OrderID, map[string]any{
 			"customerId": r.CustomerID, "orderId": st.OrderID, "total": float64(total) / 100, "currency": st.Currency,
 			"placedAt": st.PlacedAt.UTC().Format(time.RFC3339), "checkoutToken": st.CheckoutToken, "source": env.Source})
+		if err != nil {
+			return err
+		}
+	}
+	if res.Hold != nil {
+		return p.idem.Complete(ctx, *res.Hold, dedupeTTL)
 	}
 	return nil
 }

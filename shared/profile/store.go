@@ -12,9 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
+	"github.com/pulsehub/pulsehub/shared/idem"
 	"github.com/pulsehub/pulsehub/shared/pii"
 	"github.com/pulsehub/pulsehub/shared/store"
 )
@@ -410,21 +412,54 @@ type OrderState struct {
 	// same write as the order when newer than the profile's (CustomerAt).
 	Customer   *Fields
 	CustomerAt time.Time
+	// Once, when set, claims the delivery in the order's transaction.
+	Once *Once
 }
 
 // OrderResult says what ApplyOrder did.
 type OrderResult struct {
-	Created bool // first time this order was seen
+	Created bool // first time this order was seen (with Duplicate: the first delivery created it)
 	Applied bool // false: a duplicate or an older state
 	Order   Order
+	// Duplicate: this delivery (OrderState.Once) was applied before.
+	Duplicate bool
+	// Hold is the delivery's claim when the caller must complete it
+	// (idem.Store.Complete) after its follow-up work.
+	Hold *idem.Hold
 }
+
+// Once names the delivery that carries an order state. ApplyOrder then
+// claims it (idem.Hold) in the order's own transaction, so the claim costs
+// no request of its own and a redelivery is known as a duplicate.
+type Once struct {
+	Claims     Claims
+	Scope, Key string
+	TTL        time.Duration
+}
+
+// Claims makes idempotency claims written inside a transaction (idem.Store).
+type Claims interface {
+	Hold(scope, key string, ttl time.Duration, result []byte) (idem.Hold, error)
+	State(r idem.Record) idem.Outcome
+}
+
+// createdResult is the claim result of a delivery that created its order.
+const createdResult = "created"
 
 // ApplyOrder records an order state for a customer and adjusts the profile's
 // aggregates by the difference from the state recorded before, in one
 // transaction. A redelivered or older state changes nothing, so an order is
 // counted once however often it arrives.
+//
+// The profile, the order and (with o.Once) the delivery's claim are read in
+// one request and written in one transaction. With o.Once, a delivery whose
+// claim is complete is a Duplicate; one whose claim was left by a holder
+// that died is a Duplicate with that claim in Hold, so the caller redoes
+// and completes the follow-up work. When the transaction wrote a claim,
+// Hold is set and the caller completes it after its side effects.
 func (s *Store) ApplyOrder(ctx context.Context, tenant, cid string, o OrderState) (OrderResult, error) {
 	key := store.Key{PK: custPK(tenant, cid), SK: skOrder + sortTS(o.PlacedAt) + "#" + o.OrderID}
+	pkey := store.Key{PK: custPK(tenant, cid), SK: skProfile}
 	var sealed Fields
 	if o.Customer != nil {
 		var err error
@@ -432,19 +467,80 @@ func (s *Store) ApplyOrder(ctx context.Context, tenant, cid string, o OrderState
 			return OrderResult{}, fmt.Errorf("profile.ApplyOrder %s/%s: %w", cid, o.OrderID, err)
 		}
 	}
-	var res OrderResult
-	_, _, err := s.mutate(ctx, tenant, cid, func(p *Profile) (bool, []store.TxOp, error) {
-		fields := o.Customer != nil && applyFields(p, sealed, o.CustomerAt)
-		var prev Order
-		err := s.t.Get(ctx, key, &prev)
-		exists := err == nil
-		if err != nil && apperr.KindOf(err) != apperr.NotFound {
-			return false, nil, err
+	for attempt := range attempts {
+		res, retry, err := s.applyOrder(ctx, tenant, key, pkey, o, sealed)
+		if err != nil {
+			return OrderResult{}, fmt.Errorf("profile.ApplyOrder %s/%s: %w", cid, o.OrderID, err)
 		}
-		if exists && ts(o.UpdatedAt) <= prev.UpdatedAt {
-			res = OrderResult{Order: prev}
-			return fields, nil, nil // only the customer's newer fields, if any
+		if !retry {
+			return res, nil
 		}
+		backoff(ctx, attempt)
+	}
+	return OrderResult{}, apperr.E(apperr.Transient, "customer %s is busy; retry", cid)
+}
+
+// applyOrder is one optimistic attempt of ApplyOrder; retry reports a lost race.
+func (s *Store) applyOrder(ctx context.Context, tenant string, key, pkey store.Key, o OrderState, sealed Fields) (res OrderResult, retry bool, err error) {
+	keys := []store.Key{pkey, key}
+	var claimKey store.Key
+	if o.Once != nil {
+		claimKey = idem.Key(o.Once.Scope, o.Once.Key)
+		keys = append(keys, claimKey)
+	}
+	items, err := store.BatchGet[map[string]any](ctx, s.t, keys)
+	if err != nil {
+		return res, false, err
+	}
+	var (
+		p                  Profile
+		prev               Order
+		claim              idem.Record
+		hasProfile, exists bool
+	)
+	for _, it := range items {
+		k := store.Key{}
+		k.PK, _ = it["PK"].(string)
+		k.SK, _ = it["SK"].(string)
+		var dst any
+		switch k {
+		case pkey:
+			dst, hasProfile = &p, true
+		case key:
+			dst, exists = &prev, true
+		case claimKey:
+			dst = &claim
+		default:
+			continue
+		}
+		if err := decodeItem(it, dst); err != nil {
+			return res, false, err
+		}
+	}
+	if !hasProfile {
+		return res, false, fmt.Errorf("profile %s: %w", pkey.PK, apperr.E(apperr.NotFound, "not found"))
+	}
+	if o.Once != nil {
+		switch o.Once.Claims.State(claim) {
+		case idem.Done:
+			return OrderResult{Duplicate: true, Order: prev}, false, nil
+		case idem.Busy:
+			return res, false, apperr.E(apperr.Transient, "delivery %s is being applied elsewhere", o.Once.Key)
+		case idem.Abandoned:
+			// A claim is only ever written with its effect, so the order is
+			// in; the holder died before finishing what follows.
+			return OrderResult{Duplicate: true, Created: string(claim.Result) == createdResult, Order: prev, Hold: &idem.Hold{Record: claim}}, false, nil
+		}
+	}
+	old := p.Version
+	fields := o.Customer != nil && applyFields(&p, sealed, o.CustomerAt)
+	newer := !exists || ts(o.UpdatedAt) > prev.UpdatedAt
+	if !newer && !fields {
+		return OrderResult{Order: prev}, false, nil // an older or repeated state: nothing to write
+	}
+	res = OrderResult{Order: prev}
+	var ops []store.TxOp
+	if newer {
 		next := Order{
 			PK: key.PK, SK: key.SK, GSI1PK: orderGSI(tenant, o.OrderID), GSI1SK: "ORDER",
 			OrderID: o.OrderID, Name: o.Name, PlacedAt: ts(o.PlacedAt), UpdatedAt: ts(o.UpdatedAt),
@@ -467,18 +563,49 @@ func (s *Store) ApplyOrder(ctx context.Context, tenant, cid string, o OrderState
 		if next.Counted {
 			next.CountedCents = max(next.TotalCents-next.RefundedCents, 0)
 		}
-		applyOrderDelta(p, prev, next, exists, o.PlacedAt)
+		applyOrderDelta(&p, prev, next, exists, o.PlacedAt)
 		cond := store.IfAbsent()
 		if exists {
 			cond = store.If(expression.Name("providerUpdatedAt").Equal(expression.Value(prev.UpdatedAt)))
 		}
 		res = OrderResult{Created: !exists, Applied: true, Order: next}
-		return true, []store.TxOp{s.t.TxPut(next, cond)}, nil
-	})
-	if err != nil {
-		return OrderResult{}, fmt.Errorf("profile.ApplyOrder %s/%s: %w", cid, o.OrderID, err)
+		ops = append(ops, s.t.TxPut(next, cond))
 	}
-	return res, nil
+	if o.Once != nil {
+		var result []byte
+		if res.Created {
+			result = []byte(createdResult)
+		}
+		h, err := o.Once.Claims.Hold(o.Once.Scope, o.Once.Key, o.Once.TTL, result)
+		if err != nil {
+			return res, false, err
+		}
+		ops = append(ops, s.t.TxPut(h.Record, h.Free))
+		res.Hold = &h
+	}
+	p.Version, p.UpdatedAt = old+1, ts(s.now())
+	err = s.t.Transact(ctx, append(ops, s.t.TxPut(p, versionIs(old)))...)
+	switch {
+	case err == nil:
+		return res, false, nil
+	case apperr.KindOf(err) == apperr.Conflict:
+		// The profile or order moved, or a duplicate delivery won: the next
+		// read tells which.
+		return OrderResult{}, true, nil
+	}
+	return res, false, err
+}
+
+// decodeItem decodes an item read generically into its struct.
+func decodeItem(it map[string]any, out any) error {
+	av, err := attributevalue.MarshalMap(it)
+	if err == nil {
+		err = attributevalue.UnmarshalMap(av, out)
+	}
+	if err != nil {
+		return fmt.Errorf("decode %v/%v: %w", it["PK"], it["SK"], err)
+	}
+	return nil
 }
 
 func applyOrderDelta(p *Profile, prev, next Order, existed bool, placed time.Time) {
