@@ -265,10 +265,6 @@ func lines(items []shopify.LineItem) []profile.OrderLine {
 
 func (p *Processor) order(ctx context.Context, env Envelope, o shopify.Order) error {
 	t := env.Tenant
-	r, err := p.profiles.Resolve(ctx, t, customerIdentity(o.Customer, o.Email, o.Phone))
-	if err != nil {
-		return err
-	}
 	total, err := Cents(o.TotalPrice)
 	if err != nil {
 		return err
@@ -308,7 +304,7 @@ func (p *Processor) order(ctx context.Context, env Envelope, o shopify.Order) er
 	if p.idem != nil {
 		st.Once = &profile.Once{Claims: p.idem, Scope: dedupeScope, Key: t + "#" + DedupeKey(env), TTL: dedupeTTL}
 	}
-	res, err := p.profiles.ApplyOrder(ctx, t, r.CustomerID, st)
+	cid, res, err := p.profiles.ApplyCustomerOrder(ctx, t, customerIdentity(o.Customer, o.Email, o.Phone), st)
 	if err != nil {
 		return err
 	}
@@ -318,16 +314,16 @@ func (p *Processor) order(ctx context.Context, env Envelope, o shopify.Order) er
 	// What follows is outside the order's transaction; the claim stays
 	// open until it is done, so a redelivery after a crash redoes it.
 	if o.CheckoutToken != "" {
-		if err := p.profiles.CompleteCheckout(ctx, t, r.CustomerID, o.CheckoutToken, st.PlacedAt); err != nil {
+		if err := p.profiles.CompleteCheckout(ctx, t, cid, o.CheckoutToken, st.PlacedAt); err != nil {
 			return err
 		}
 	}
-	if err := p.queuePurchase(ctx, env, o, r.CustomerID, st.PlacedAt); err != nil {
+	if err := p.queuePurchase(ctx, env, o, cid, st.PlacedAt); err != nil {
 		return err
 	}
 	if res.Created {
 		err := p.publish(ctx, t, catalog.EventOrderCreated, "order#"+st.OrderID, map[string]any{
-			"customerId": r.CustomerID, "orderId": st.OrderID, "total": float64(total) / 100, "currency": st.Currency,
+			"customerId": cid, "orderId": st.OrderID, "total": float64(total) / 100, "currency": st.Currency,
 			"placedAt": st.PlacedAt.UTC().Format(time.RFC3339), "checkoutToken": st.CheckoutToken, "source": env.Source})
 		if err != nil {
 			return err

@@ -6,10 +6,12 @@ import (
 	"encoding/base32"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	mrand "math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -30,14 +32,15 @@ type Cipher interface {
 
 // Store reads and writes customer data in the single table.
 type Store struct {
-	t   *store.Table
-	pii Cipher
-	now func() time.Time
+	t      *store.Table
+	pii    Cipher
+	now    func() time.Time
+	owners *owners // see ApplyCustomerOrder
 }
 
 // NewStore returns a Store.
 func NewStore(t *store.Table, c Cipher, now func() time.Time) *Store {
-	return &Store{t: t, pii: c, now: now}
+	return &Store{t: t, pii: c, now: now, owners: &owners{m: map[string]string{}}}
 }
 
 // attempts bounds optimistic-concurrency retries on one customer; with the
@@ -458,6 +461,82 @@ const createdResult = "created"
 // and completes the follow-up work. When the transaction wrote a claim,
 // Hold is set and the caller completes it after its side effects.
 func (s *Store) ApplyOrder(ctx context.Context, tenant, cid string, o OrderState) (OrderResult, error) {
+	return s.applyOrderTo(ctx, tenant, cid, o, nil)
+}
+
+// errStale: a remembered customer no longer owns the identity.
+var errStale = errors.New("identity no longer resolves to this customer")
+
+// ApplyCustomerOrder is Resolve followed by ApplyOrder, for the customer
+// the identity belongs to. Once an identity has resolved, the instance
+// remembers its customer and skips the identity-index read: the profile,
+// read consistently with the order, must still list every index key of
+// the identity (create, attach, Merge and Unmerge change a profile's
+// indexKeys in the same transaction as the index items), and the write is
+// conditional on that profile's version, so the result is the one Resolve
+// would give. Otherwise it resolves as usual.
+func (s *Store) ApplyCustomerOrder(ctx context.Context, tenant string, id Identity, o OrderState) (string, OrderResult, error) {
+	keys, err := s.indexKeys(ctx, tenant, id)
+	if err != nil {
+		return "", OrderResult{}, fmt.Errorf("profile.ApplyCustomerOrder: %w", err)
+	}
+	pks := make([]string, len(keys))
+	for i, k := range keys {
+		pks[i] = k.pk
+	}
+	ck := strings.Join(pks, "\x00")
+	if cid, ok := s.owners.get(ck); ok {
+		res, err := s.applyOrderTo(ctx, tenant, cid, o, pks)
+		if !errors.Is(err, errStale) {
+			return cid, res, err
+		}
+		s.owners.drop(ck)
+	}
+	r, err := s.Resolve(ctx, tenant, id)
+	if err != nil {
+		return "", OrderResult{}, err
+	}
+	res, err := s.applyOrderTo(ctx, tenant, r.CustomerID, o, nil)
+	if err == nil && len(pks) > 0 {
+		s.owners.put(ck, r.CustomerID)
+	}
+	return r.CustomerID, res, err
+}
+
+// owners remembers, per instance, which customer an identity's index keys
+// resolved to (bounded; cleared when full).
+type owners struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+const maxOwners = 50_000
+
+func (o *owners) get(k string) (string, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	v, ok := o.m[k]
+	return v, ok
+}
+
+func (o *owners) put(k, cid string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.m) >= maxOwners {
+		clear(o.m)
+	}
+	o.m[k] = cid
+}
+
+func (o *owners) drop(k string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.m, k)
+}
+
+// applyOrderTo is ApplyOrder; with need, the profile must be unmerged and
+// own every index key in need (else errStale, nothing written).
+func (s *Store) applyOrderTo(ctx context.Context, tenant, cid string, o OrderState, need []string) (OrderResult, error) {
 	key := store.Key{PK: custPK(tenant, cid), SK: skOrder + sortTS(o.PlacedAt) + "#" + o.OrderID}
 	pkey := store.Key{PK: custPK(tenant, cid), SK: skProfile}
 	var sealed Fields
@@ -468,7 +547,7 @@ func (s *Store) ApplyOrder(ctx context.Context, tenant, cid string, o OrderState
 		}
 	}
 	for attempt := range attempts {
-		res, retry, err := s.applyOrder(ctx, tenant, key, pkey, o, sealed)
+		res, retry, err := s.applyOrder(ctx, tenant, key, pkey, o, sealed, need)
 		if err != nil {
 			return OrderResult{}, fmt.Errorf("profile.ApplyOrder %s/%s: %w", cid, o.OrderID, err)
 		}
@@ -481,7 +560,7 @@ func (s *Store) ApplyOrder(ctx context.Context, tenant, cid string, o OrderState
 }
 
 // applyOrder is one optimistic attempt of ApplyOrder; retry reports a lost race.
-func (s *Store) applyOrder(ctx context.Context, tenant string, key, pkey store.Key, o OrderState, sealed Fields) (res OrderResult, retry bool, err error) {
+func (s *Store) applyOrder(ctx context.Context, tenant string, key, pkey store.Key, o OrderState, sealed Fields, need []string) (res OrderResult, retry bool, err error) {
 	keys := []store.Key{pkey, key}
 	var claimKey store.Key
 	if o.Once != nil {
@@ -516,6 +595,9 @@ func (s *Store) applyOrder(ctx context.Context, tenant string, key, pkey store.K
 		if err := decodeItem(it, dst); err != nil {
 			return res, false, err
 		}
+	}
+	if need != nil && (!hasProfile || p.MergedInto != "" || slices.ContainsFunc(need, func(k string) bool { return !slices.Contains(p.IndexKeys, k) })) {
+		return res, false, errStale
 	}
 	if !hasProfile {
 		return res, false, fmt.Errorf("profile %s: %w", pkey.PK, apperr.E(apperr.NotFound, "not found"))
