@@ -130,7 +130,12 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 		err = apperr.E(apperr.NotFound, "no route for %s %s", r.method, r.path)
 	}
 	if err != nil {
-		return h.fail(ctx, err), nil
+		res = h.fail(ctx, err)
+		if r.path == "/collect" {
+			// A storefront script must be able to read why it was refused;
+			// the error says nothing about the workspace.
+			res = withCORS(res, r.header["origin"])
+		}
 	}
 	return res, nil
 }
@@ -252,6 +257,11 @@ func (h *Handler) enqueue(ctx context.Context, envs ...ingest.Envelope) error {
 		bodies = append(bodies, b)
 	}
 	if err := h.queue.Send(ctx, bodies); err != nil {
+		if !apperr.Retryable(apperr.KindOf(err)) {
+			// Too large for SQS once enveloped (a payload near MaxBody that
+			// escapes badly): a retry cannot succeed, so say so (413).
+			return err
+		}
 		return apperr.Wrap(apperr.Transient, err, "could not queue the webhook; retry later")
 	}
 	if len(envs) > 0 {
@@ -436,7 +446,9 @@ func (h *Handler) meta(ctx context.Context, r request, source string) (events.AP
 		var err error
 		switch {
 		case !parsed || len(p.Entry) == 0:
-			return events.APIGatewayV2HTTPResponse{}, apperr.E(apperr.Invalid, "cannot tell the workspace: body has no entry and the URL no ?tenant=")
+			// Nothing names a workspace whose secret could verify the
+			// signature, so this is an unverifiable delivery: 401.
+			return events.APIGatewayV2HTTPResponse{}, errUnauthorized
 		case source == ingest.SourceWhatsApp:
 			id := ""
 			if len(p.Entry[0].Changes) > 0 {

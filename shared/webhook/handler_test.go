@@ -290,10 +290,10 @@ func TestWhatsApp(t *testing.T) {
 	if len(envs) != 1 || envs[0].Source != "whatsapp" || envs[0].Topic != "whatsapp/messages" || envs[0].Tenant != testTenant {
 		t.Fatalf("envelopes %+v", envs)
 	}
-	// Malformed body and no ?tenant=: the workspace cannot be known.
+	// Malformed body and no ?tenant=: no workspace, so no secret can verify it.
 	bad := `{"entry":`
 	res = invoke(t, h, httpEvent("POST", "/webhooks/whatsapp", bad, map[string]string{"X-Hub-Signature-256": metaSig("demo-meta-secret", []byte(bad))}))
-	if res.StatusCode != 400 {
+	if res.StatusCode != 401 {
 		t.Fatalf("malformed without tenant: %d", res.StatusCode)
 	}
 	// With ?tenant= it is verified and queued for ingest to dead-letter.
