@@ -415,3 +415,20 @@ func TestLoginAcrossWorkspaces(t *testing.T) {
 	}
 	h.must(401, "POST", "/v1/auth/login", "", `{"email":"same@multi.test","password":"correct-horse-1","workspace":"three"}`)
 }
+
+// Without a workspace, the password picks the account: a wrong one says
+// nothing about the email's workspaces, a right one opens its own.
+func TestLoginPicksTheWorkspaceByPassword(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.signup("one", "same@multi.test")
+	h.signup("two", "same@multi.test")
+	if r := h.must(401, "POST", "/v1/auth/login", "", `{"email":"same@multi.test","password":"wrong-password-1"}`); strings.Contains(r.Raw, "workspace") {
+		t.Fatalf("wrong password revealed workspaces: %s", r.Raw)
+	}
+	c := h.signup("three", "owner3@multi.test")
+	inv := h.must(201, "POST", "/v1/users", c.str("accessToken"), `{"email":"same@multi.test","role":"marketer"}`)
+	r := h.must(200, "POST", "/v1/auth/login", "", `{"email":"same@multi.test","password":"`+inv.str("initialPassword")+`"}`)
+	if r.str("tenantId") != c.str("tenantId") {
+		t.Fatalf("login with workspace three's password went to %s, want %s", r.str("tenantId"), c.str("tenantId"))
+	}
+}

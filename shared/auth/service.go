@@ -290,37 +290,65 @@ func (s *Service) Login(ctx context.Context, email, password, workspace, ip stri
 		}
 		logins = match
 	}
-	if len(logins) > 1 {
-		return TokenPair{}, &apperr.Error{Kind: apperr.Invalid, Field: "workspace", Message: "this email belongs to several workspaces; say which one in \"workspace\""}
-	}
 	if len(logins) == 0 {
 		// Spend the same work as a real check so timing does not reveal
 		// whether the account exists.
 		s.hasher.Verify(ctx, password, dummyHash)
 		return TokenPair{}, errBadLogin
 	}
-	l := logins[0]
-	var u userItem
-	if err := s.table.Get(ctx, userKey(l.Tenant, l.UserID), &u); err != nil {
-		if apperr.KindOf(err) == apperr.NotFound {
-			return TokenPair{}, errBadLogin
-		}
-		return TokenPair{}, fmt.Errorf("auth.Login: %w", err)
+	if len(logins) > maxLoginCandidates {
+		logins = logins[:maxLoginCandidates]
 	}
-	ok, err := s.hasher.Verify(ctx, password, u.PasswordHash)
-	if err != nil {
-		return TokenPair{}, fmt.Errorf("auth.Login user %s: %w", u.ID, err)
-	}
-	if !ok {
-		if err := s.audit.Record(ctx, u.Tenant, audit.Entry{Action: audit.LoginFailed, Target: u.ID, IP: ip}); err != nil {
+	// Without a workspace, the password picks among the email's accounts:
+	// nothing about them is said before a password is proven.
+	var matched []userItem
+	for _, l := range logins {
+		u, ok, err := s.checkPassword(ctx, l, password, ip)
+		if err != nil {
 			return TokenPair{}, err
 		}
-		return TokenPair{}, errBadLogin
+		if ok {
+			matched = append(matched, u)
+		}
 	}
+	switch {
+	case len(matched) == 0:
+		return TokenPair{}, errBadLogin
+	case len(matched) > 1:
+		return TokenPair{}, &apperr.Error{Kind: apperr.Invalid, Field: "workspace", Message: "this email and password open several workspaces; say which one in \"workspace\""}
+	}
+	u := matched[0]
 	if err := s.audit.Record(ctx, u.Tenant, audit.Entry{Action: audit.Login, ActorID: u.ID, IP: ip}); err != nil {
 		return TokenPair{}, err
 	}
 	return s.startSession(ctx, Principal{TenantID: u.Tenant, UserID: u.ID, Role: u.Role})
+}
+
+// maxLoginCandidates bounds the password checks one login attempt may cost
+// when an email belongs to several workspaces and none is named.
+const maxLoginCandidates = 5
+
+// checkPassword verifies password against the user behind login l and
+// audits a failure.
+func (s *Service) checkPassword(ctx context.Context, l loginItem, password, ip string) (userItem, bool, error) {
+	var u userItem
+	if err := s.table.Get(ctx, userKey(l.Tenant, l.UserID), &u); err != nil {
+		if apperr.KindOf(err) == apperr.NotFound {
+			s.hasher.Verify(ctx, password, dummyHash)
+			return userItem{}, false, nil
+		}
+		return userItem{}, false, fmt.Errorf("auth.Login: %w", err)
+	}
+	ok, err := s.hasher.Verify(ctx, password, u.PasswordHash)
+	if err != nil {
+		return userItem{}, false, fmt.Errorf("auth.Login user %s: %w", u.ID, err)
+	}
+	if !ok {
+		if err := s.audit.Record(ctx, u.Tenant, audit.Entry{Action: audit.LoginFailed, Target: u.ID, IP: ip}); err != nil {
+			return userItem{}, false, err
+		}
+	}
+	return u, ok, nil
 }
 
 // dummyHash is verified when no account matches (parameters = DefaultArgon2).
