@@ -58,6 +58,9 @@ func (s Settings) SecretsPrefix() string { return "pulsehub/" + s.Env + "/provid
 // JWTSecretName is the name of the Secrets Manager secret with the JWT signing keys.
 func (s Settings) JWTSecretName() string { return "pulsehub/" + s.Env + "/jwt" }
 
+// CursorSecretName is the name of the Secrets Manager secret behind CURSOR_SECRET.
+func (s Settings) CursorSecretName() string { return "pulsehub/" + s.Env + "/cursor" }
+
 // SettingsFromContext reads the settings of the app's context.
 func SettingsFromContext(app awscdk.App) (Settings, error) {
 	return ParseSettings(func(k string) string {

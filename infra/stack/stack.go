@@ -32,13 +32,15 @@ type Stack struct {
 	EventsDLQ awssqs.Queue            // failed EventBridge deliveries and async invocations
 	Bus       awsevents.EventBus
 	JWTSecret awssecretsmanager.Secret
-	Providers awssecretsmanager.Secret // platform-level provider credentials under the prefix
-	HTTPAPI   awsapigatewayv2.HttpApi
-	HTTPStage awsapigatewayv2.HttpStage
-	WSAPI     awsapigatewayv2.WebSocketApi
-	WSStage   awsapigatewayv2.WebSocketStage
-	Functions map[string]awslambda.Function
-	Alarms    awssns.Topic
+	// CursorSecret signs pagination cursors (CURSOR_SECRET of every function).
+	CursorSecret awssecretsmanager.Secret
+	Providers    awssecretsmanager.Secret // platform-level provider credentials under the prefix
+	HTTPAPI      awsapigatewayv2.HttpApi
+	HTTPStage    awsapigatewayv2.HttpStage
+	WSAPI        awsapigatewayv2.WebSocketApi
+	WSStage      awsapigatewayv2.WebSocketStage
+	Functions    map[string]awslambda.Function
+	Alarms       awssns.Topic
 }
 
 // New builds the stack for the catalog's functions selected by s.
@@ -178,7 +180,15 @@ func (st *Stack) data() {
 
 	st.JWTSecret = awssecretsmanager.NewSecret(st.Stack, jsii.String("JwtSecret"), &awssecretsmanager.SecretProps{
 		SecretName:  jsii.String(s.JWTSecretName()),
-		Description: jsii.String("PulseHub " + s.Env + ": JWT signing keys (replace the generated value, see docs/operations.md)"),
+		Description: jsii.String("PulseHub " + s.Env + ": JWT signing keys; the generated value derives the key, a JSON key set enables rotation (docs/security.md)"),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength: jsii.Number(64), ExcludePunctuation: jsii.Bool(true),
+		},
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	st.CursorSecret = awssecretsmanager.NewSecret(st.Stack, jsii.String("CursorSecret"), &awssecretsmanager.SecretProps{
+		SecretName:  jsii.String(s.CursorSecretName()),
+		Description: jsii.String("PulseHub " + s.Env + ": pagination cursor signing secret (CURSOR_SECRET, resolved at deploy time)"),
 		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
 			PasswordLength: jsii.Number(64), ExcludePunctuation: jsii.Bool(true),
 		},
@@ -276,6 +286,13 @@ func (st *Stack) env(key string) (*string, error) {
 		return st.PIIKey.KeyArn(), nil
 	case catalog.EnvJWTSecret:
 		return st.JWTSecret.SecretArn(), nil
+	case catalog.EnvCursorSecret:
+		// A CloudFormation dynamic reference, resolved at deploy time: config
+		// reads settings from the environment only, and a cold start need not
+		// call Secrets Manager. The value then sits in the function's
+		// configuration, readable by whoever may read that; it only signs
+		// pagination cursors, which are also bound to the tenant and query.
+		return st.CursorSecret.SecretValue().UnsafeUnwrap(), nil
 	case catalog.EnvSecrets:
 		return jsii.String(st.Settings.SecretsPrefix()), nil
 	case catalog.EnvOpenAIBase:

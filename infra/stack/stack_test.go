@@ -159,6 +159,16 @@ func (tpl template) functionByName(name string) (string, map[string]any, bool) {
 	return "", nil, false
 }
 
+// secretID finds a Secrets Manager secret's logical id by its Name; "" when absent.
+func (tpl template) secretID(name string) string {
+	for id, p := range tpl.ofType("AWS::SecretsManager::Secret") {
+		if p["Name"] == name {
+			return id
+		}
+	}
+	return ""
+}
+
 func TestEveryCatalogFunction(t *testing.T) {
 	f := synth(t)
 	c := catalog.System()
@@ -197,6 +207,12 @@ func TestEveryCatalogFunction(t *testing.T) {
 				if v, ok := vars[k]; !ok || v == "" || v == nil {
 					t.Errorf("%s: env %s not set", name, k)
 				}
+			}
+			// Resolved from the generated secret at deploy time, never derivable.
+			secret := tc.tpl.secretID("pulsehub/" + env + "/cursor")
+			if got, _ := json.Marshal(vars[catalog.EnvCursorSecret]); secret == "" ||
+				!strings.Contains(string(got), "{{resolve:secretsmanager:") || !strings.Contains(string(got), `"Ref":"`+secret+`"`) {
+				t.Errorf("%s: %s = %s, want a resolve of the cursor secret", name, catalog.EnvCursorSecret, got)
 			}
 			if len(vars) != len(fn.Env) {
 				t.Errorf("%s: env has %d keys, catalog lists %d: %v", name, len(vars), len(fn.Env), sortedKeys(vars))

@@ -72,6 +72,10 @@ const (
 	EnvLogLevel   = "LOG_LEVEL"
 	EnvOpenAIBase = "OPENAI_BASE_URL"
 	EnvPublicURL  = "PUBLIC_BASE_URL" // external URL of the HTTP API, for signed webhook URLs
+	// EnvCursorSecret signs pagination cursors. Every function gets it: any
+	// function may open the store, and a guessable value would let a caller
+	// forge cursors, so it comes from a generated secret, never a default.
+	EnvCursorSecret = "CURSOR_SECRET"
 )
 
 // Access says what a function may do with a resource.

@@ -3,6 +3,7 @@ package catalog
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +26,16 @@ func TestSystemListsTheArchitecture(t *testing.T) {
 	}
 	if len(c.Functions) != len(want) {
 		t.Errorf("catalog has %d functions, architecture names %d", len(c.Functions), len(want))
+	}
+}
+
+// Every function may open the store, whose cursors need the secret; a
+// function without it would fail at start in AWS.
+func TestEveryFunctionGetsTheCursorSecret(t *testing.T) {
+	for _, f := range System().Functions {
+		if !slices.Contains(f.Env, EnvCursorSecret) {
+			t.Errorf("function %q does not list %s", f.Name, EnvCursorSecret)
+		}
 	}
 }
 

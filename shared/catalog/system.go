@@ -25,7 +25,7 @@ const (
 // System returns PulseHub's catalog. It is a function, not a variable, so
 // no caller can mutate a shared copy.
 func System() Catalog {
-	common := []string{EnvTable, EnvLogLevel}
+	common := []string{EnvTable, EnvLogLevel, EnvCursorSecret}
 	table := Grant{Kind: KindTable, Access: ReadWrite}
 	pii := Grant{Kind: KindKMS, Access: Encrypt}
 	bus := Grant{Kind: KindBus, Access: Publish}

@@ -32,7 +32,7 @@ type Config struct {
 	OpenAIBaseURL string
 	LogLevel      slog.Level
 	LogFormat     string            // "json" (Lambda) or "text" (local terminal)
-	CursorSecret  []byte            // signs pagination cursors; derived per deployment
+	CursorSecret  []byte            // signs pagination cursors; a generated secret per deployment
 	ProviderURLs  map[string]string // provider name → base URL override (sandbox, tests)
 	required      []string
 }
@@ -47,8 +47,10 @@ const providerURLPrefix = "PROVIDER_URL_"
 
 // Env keys not tied to one resource.
 const (
-	EnvLogFormat    = "LOG_FORMAT"
-	EnvCursorSecret = "CURSOR_SECRET"
+	EnvLogFormat = "LOG_FORMAT"
+	// EnvCursorSecret is catalog.EnvCursorSecret, kept here for callers that
+	// build an environment from config's keys.
+	EnvCursorSecret = catalog.EnvCursorSecret
 )
 
 // LoadFrom is Load with an injectable lookup, for tests and the local runtime.
@@ -100,11 +102,6 @@ func (c *Config) setDefaults() {
 	if c.LogFormat == "" {
 		c.LogFormat = "json"
 	}
-	if len(c.CursorSecret) == 0 {
-		// Cursors are also bound to the tenant and query; a table-name-derived
-		// secret still makes them tamper-evident when no secret is configured.
-		c.CursorSecret = []byte("pulsehub-cursor:" + c.TableName)
-	}
 }
 
 // Validate checks that every key the function needs is present and well formed.
@@ -149,6 +146,8 @@ func (c Config) value(key string) string {
 		return c.OpenAIBaseURL
 	case catalog.EnvLogLevel:
 		return c.LogLevel.String() // always has a default
+	case catalog.EnvCursorSecret:
+		return string(c.CursorSecret)
 	}
 	for _, q := range catalog.System().Queues {
 		switch key {

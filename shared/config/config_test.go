@@ -20,9 +20,15 @@ func TestLoad(t *testing.T) {
 	}{
 		{"complete", map[string]string{
 			"TABLE_NAME": "t", "QUEUE_URL_INGEST": "http://q", "PII_KMS_KEY_ID": "file:/k", "PUBLIC_BASE_URL": "https://x",
+			"CURSOR_SECRET": "c",
 		}, nil},
 		{"missing keys are all named", map[string]string{"TABLE_NAME": "t"},
-			[]string{"QUEUE_URL_INGEST is required", "PII_KMS_KEY_ID is required", "PUBLIC_BASE_URL is required"}},
+			[]string{"QUEUE_URL_INGEST is required", "PII_KMS_KEY_ID is required", "PUBLIC_BASE_URL is required", "CURSOR_SECRET is required"}},
+		// No fallback: a secret derived from the table name would be guessable.
+		{"cursor secret has no default", map[string]string{
+			"TABLE_NAME": "t", "QUEUE_URL_INGEST": "http://q", "PII_KMS_KEY_ID": "file:/k", "PUBLIC_BASE_URL": "https://x",
+			"CURSOR_SECRET": "  ",
+		}, []string{"CURSOR_SECRET is required by webhooks"}},
 		{"bad level and format", map[string]string{
 			"TABLE_NAME": "t", "QUEUE_URL_INGEST": "http://q", "PII_KMS_KEY_ID": "k", "PUBLIC_BASE_URL": "https://x",
 			"LOG_LEVEL": "loud", "LOG_FORMAT": "xml",
@@ -38,7 +44,7 @@ func TestLoad(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if c.QueueURL(catalog.QueueIngest) != "http://q" || c.LogFormat != "json" {
+				if c.QueueURL(catalog.QueueIngest) != "http://q" || c.LogFormat != "json" || string(c.CursorSecret) != "c" {
 					t.Errorf("unexpected config %+v", c)
 				}
 				return
@@ -57,7 +63,7 @@ func TestLoad(t *testing.T) {
 
 func TestProviderURLs(t *testing.T) {
 	fn, _ := catalog.System().Function("ws-disconnect")
-	c, err := LoadFrom(env(map[string]string{"TABLE_NAME": "t", "PROVIDER_URL_SENDGRID": "http://127.0.0.1:9/"}), fn)
+	c, err := LoadFrom(env(map[string]string{"TABLE_NAME": "t", "CURSOR_SECRET": "c", "PROVIDER_URL_SENDGRID": "http://127.0.0.1:9/"}), fn)
 	if err != nil {
 		t.Fatal(err)
 	}

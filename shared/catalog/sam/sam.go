@@ -170,7 +170,13 @@ func (g *gen) data() {
 	g.add("JwtSecret", mapping("Type", "AWS::SecretsManager::Secret", "DeletionPolicy", "Retain", "UpdateReplacePolicy", "Retain",
 		"Properties", mapping(
 			"Name", sub("pulsehub/${Env}/jwt"),
-			"Description", "JWT signing keys (replace the generated value, see docs/operations.md)",
+			"Description", "JWT signing keys: the generated value derives the key; a JSON key set enables rotation (docs/security.md)",
+			"GenerateSecretString", mapping("PasswordLength", 64, "ExcludePunctuation", true),
+		)))
+	g.add("CursorSecret", mapping("Type", "AWS::SecretsManager::Secret", "DeletionPolicy", "Retain", "UpdateReplacePolicy", "Retain",
+		"Properties", mapping(
+			"Name", sub("pulsehub/${Env}/cursor"),
+			"Description", "Pagination cursor signing secret (CURSOR_SECRET, resolved at deploy time)",
 			"GenerateSecretString", mapping("PasswordLength", 64, "ExcludePunctuation", true),
 		)))
 	g.add("ProviderSecret", mapping("Type", "AWS::SecretsManager::Secret", "DeletionPolicy", "Retain", "UpdateReplacePolicy", "Retain",
@@ -243,6 +249,13 @@ func (g *gen) env(key string) (any, error) {
 		return getAtt("PiiKey.Arn"), nil
 	case catalog.EnvJWTSecret:
 		return ref("JwtSecret"), nil
+	case catalog.EnvCursorSecret:
+		// A dynamic reference, resolved by CloudFormation at deploy time:
+		// config reads its settings from the environment only, and a cold
+		// start need not call Secrets Manager. The value then sits in the
+		// function's configuration, readable by whoever may read that; it
+		// only signs pagination cursors, which are also bound to the tenant.
+		return sub("{{resolve:secretsmanager:${CursorSecret}:SecretString}}"), nil
 	case catalog.EnvSecrets:
 		return sub("pulsehub/${Env}/providers/"), nil
 	case catalog.EnvOpenAIBase:

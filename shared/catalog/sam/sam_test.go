@@ -95,6 +95,11 @@ func TestEveryDeployableFunction(t *testing.T) {
 				t.Errorf("%s: env %s not set", f.Name, k)
 			}
 		}
+		// The cursor secret comes from the generated secret, resolved at
+		// deploy time, never from a value anyone could derive.
+		if got := fmt.Sprint(vars[catalog.EnvCursorSecret]); !strings.Contains(got, "{{resolve:secretsmanager:${CursorSecret}:SecretString}}") {
+			t.Errorf("%s: %s = %s, want a resolve of the CursorSecret secret", f.Name, catalog.EnvCursorSecret, got)
+		}
 		events, _ := p["Events"].(map[string]any)
 		if q := f.Queue; q != nil {
 			e, ok := events[pascal(q.Queue)+"Queue"].(map[string]any)
