@@ -20,7 +20,7 @@ func importCommand() command {
 		summary: "import order history from a CSV file as signed Shopify webhooks",
 		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fs := newFlags("import", `import orders FILE.csv --map "customer_id=cust,date=day,total=amount[,email=…,order_id=…,quantity=…,sku=…,title=…]" --shop SHOP.myshopify.com --secret WEBHOOK_SECRET [--to http://127.0.0.1:8080]`, stderr)
-			mapping := fs.String("map", "", "field=column pairs; fields: "+strings.Join(importer.Fields, ", "))
+			mapping := fs.String("map", "", "field=column pairs; fields: "+strings.Join(importer.Fields(), ", "))
 			to := fs.String("to", "http://127.0.0.1:8080", "PulseHub base URL (webhooks go to /webhooks/shopify)")
 			shop := fs.String("shop", "", "the workspace's Shopify shop domain (selects the workspace)")
 			secret := fs.String("secret", "", "the shop's webhook secret (Shopify integration settings)")

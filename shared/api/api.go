@@ -44,9 +44,9 @@ type Services struct {
 
 // Options tune NewServices; the zero value is production.
 type Options struct {
-	Argon2      auth.Argon2Params // zero: auth.DefaultArgon2
-	TenantLimit ratelimit.Rule    // zero: DefaultTenantLimit
-	TokenLimit  ratelimit.Rule    // zero: DefaultTokenLimit
+	Argon2      auth.Argon2Params // zero: auth.DefaultArgon2()
+	TenantLimit ratelimit.Rule    // zero: DefaultTenantLimit()
+	TokenLimit  ratelimit.Rule    // zero: DefaultTokenLimit()
 	Now         func() time.Time
 	Bus         Publisher // nil: EventBridge (EVENT_BUS_NAME) through d.AWS
 }
@@ -56,11 +56,11 @@ type Publisher interface {
 	Publish(ctx context.Context, events ...bus.Event) error
 }
 
-// API rate limits per tenant and per access token (docs/security.md).
-var (
-	DefaultTenantLimit = ratelimit.Rule{Rate: 100, Burst: 200}
-	DefaultTokenLimit  = ratelimit.Rule{Rate: 20, Burst: 40}
-)
+// DefaultTenantLimit is the API rate limit per tenant (docs/security.md).
+func DefaultTenantLimit() ratelimit.Rule { return ratelimit.Rule{Rate: 100, Burst: 200} }
+
+// DefaultTokenLimit is the API rate limit per access token (docs/security.md).
+func DefaultTokenLimit() ratelimit.Rule { return ratelimit.Rule{Rate: 20, Burst: 40} }
 
 // NewServices builds the shared services from a function's dependencies.
 // AWS clients come from d.AWS, so endpoints follow AWS_ENDPOINT_URL_*.
@@ -69,7 +69,7 @@ func NewServices(ctx context.Context, d lambdafn.Deps, o Options) (*Services, er
 		o.Now = time.Now
 	}
 	if o.Argon2 == (auth.Argon2Params{}) {
-		o.Argon2 = auth.DefaultArgon2
+		o.Argon2 = auth.DefaultArgon2()
 	}
 	cfg := d.Config
 	table := store.Open(d)
@@ -101,10 +101,10 @@ func NewServices(ctx context.Context, d lambdafn.Deps, o Options) (*Services, er
 func NewServer(s *Services, o Options) *httpapi.Server {
 	limits := apiLimits{l: s.Limiter, tenant: o.TenantLimit, token: o.TokenLimit}
 	if limits.tenant == (ratelimit.Rule{}) {
-		limits.tenant = DefaultTenantLimit
+		limits.tenant = DefaultTenantLimit()
 	}
 	if limits.token == (ratelimit.Rule{}) {
-		limits.token = DefaultTokenLimit
+		limits.token = DefaultTokenLimit()
 	}
 	srv := httpapi.NewServer(httpapi.Options{Logger: s.Logger, Verifier: s.Auth, Limiter: limits})
 	Routes(srv, s)

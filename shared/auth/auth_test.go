@@ -21,7 +21,7 @@ func TestPasswordHash(t *testing.T) {
 		t.Fatal("wrong password verified")
 	}
 	// Hashes made with other parameters keep verifying (cost can rise).
-	if ok, _ := NewHasher(DefaultArgon2).Verify(ctx, "correct-horse-1", enc); !ok {
+	if ok, _ := NewHasher(DefaultArgon2()).Verify(ctx, "correct-horse-1", enc); !ok {
 		t.Fatal("hash with old parameters does not verify")
 	}
 	if _, _, _, err := parseHash(dummyHash); err != nil {
@@ -158,7 +158,7 @@ func BenchmarkVerifyTokenCold(b *testing.B) {
 }
 
 func BenchmarkLoginHash(b *testing.B) {
-	h := NewHasher(DefaultArgon2)
+	h := NewHasher(DefaultArgon2())
 	enc, _ := h.Hash(context.Background(), "correct-horse-1")
 	for b.Loop() {
 		h.Verify(context.Background(), "correct-horse-1", enc)

@@ -25,8 +25,9 @@ type Argon2Params struct {
 // DefaultArgon2 costs ~100–300 ms and 64 MiB per hash on a Lambda-class
 // CPU (see docs/security.md and BenchmarkHashPassword). Logins are
 // throttled before hashing and at most MaxConcurrentHashes run at once per
-// process, so hashing is never a CPU or memory exhaustion vector.
-var DefaultArgon2 = Argon2Params{Memory: 64 * 1024, Time: 3, Threads: 2}
+// process, so hashing is never a CPU or memory exhaustion vector. A
+// function, not a variable, so no package can lower the production cost.
+func DefaultArgon2() Argon2Params { return Argon2Params{Memory: 64 * 1024, Time: 3, Threads: 2} }
 
 // MaxConcurrentHashes bounds simultaneous argon2id computations per process.
 const MaxConcurrentHashes = 4

@@ -6,10 +6,13 @@ import (
 	"strings"
 )
 
-// Fields a mapping can fill. customer_id, date and total are required.
-var Fields = []string{"customer_id", "date", "total", "order_id", "email", "phone", "first_name", "last_name", "quantity", "currency", "sku", "title"}
+// Fields lists the fields a mapping can fill (a new slice on every call).
+// customer_id, date and total are required.
+func Fields() []string {
+	return []string{"customer_id", "date", "total", "order_id", "email", "phone", "first_name", "last_name", "quantity", "currency", "sku", "title"}
+}
 
-var required = []string{"customer_id", "date", "total"}
+func requiredFields() []string { return []string{"customer_id", "date", "total"} }
 
 // Mapping maps a field to the CSV column holding it.
 type Mapping map[string]string
@@ -28,15 +31,15 @@ func ParseMapping(s string) (Mapping, error) {
 		if !ok || field == "" || col == "" {
 			return nil, fmt.Errorf("mapping: %q is not field=column", part)
 		}
-		if !slices.Contains(Fields, field) {
-			return nil, fmt.Errorf("mapping: unknown field %q; fields are %s", field, strings.Join(Fields, ", "))
+		if !slices.Contains(Fields(), field) {
+			return nil, fmt.Errorf("mapping: unknown field %q; fields are %s", field, strings.Join(Fields(), ", "))
 		}
 		if _, dup := m[field]; dup {
 			return nil, fmt.Errorf("mapping: field %q mapped twice", field)
 		}
 		m[field] = col
 	}
-	for _, f := range required {
+	for _, f := range requiredFields() {
 		if _, ok := m[f]; !ok {
 			return nil, fmt.Errorf("mapping: field %q is required (e.g. --map \"customer_id=cust,date=day,total=amount\")", f)
 		}

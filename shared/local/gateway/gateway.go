@@ -45,17 +45,19 @@ type Limits struct {
 }
 
 // DefaultLimits are API Gateway's documented quotas.
-var DefaultLimits = Limits{
-	MaxPayload:         10 << 20,
-	IntegrationTimeout: 29 * time.Second,
-	MaxMessage:         128 << 10,
-	MaxFrame:           32 << 10,
-	IdleTimeout:        10 * time.Minute,
-	MaxDuration:        2 * time.Hour,
+func DefaultLimits() Limits {
+	return Limits{
+		MaxPayload:         10 << 20,
+		IntegrationTimeout: 29 * time.Second,
+		MaxMessage:         128 << 10,
+		MaxFrame:           32 << 10,
+		IdleTimeout:        10 * time.Minute,
+		MaxDuration:        2 * time.Hour,
+	}
 }
 
 func (l Limits) withDefaults() Limits {
-	d := DefaultLimits
+	d := DefaultLimits()
 	if l.MaxPayload > 0 {
 		d.MaxPayload = l.MaxPayload
 	}
