@@ -351,7 +351,7 @@ func (s *Service) checkPassword(ctx context.Context, l loginItem, password, ip s
 	return u, ok, nil
 }
 
-// dummyHash is verified when no account matches (parameters = DefaultArgon2).
+// dummyHash is verified when no account matches (parameters = DefaultArgon2()).
 const dummyHash = "$argon2id$v=19$m=65536,t=3,p=2$c29tZXNhbHRzb21lc2FsdA$0b2Q6cCvTqI9v1sQ8o3n0sC0v1mPZt7hQ1yZkzv8Yf4"
 
 func newRefreshToken() string {
