@@ -62,7 +62,7 @@ func System() Catalog {
 			},
 			{
 				Name:        "webhooks",
-				Description: "Verifies provider webhooks and /collect beacons, deduplicates and enqueues them",
+				Description: "Verifies provider webhooks and /collect beacons and enqueues them for ingest (which deduplicates)",
 				MemoryMB:    256, Timeout: 10 * time.Second,
 				Env: env(QueueIngestEnv(), EnvKMSKey, EnvPublicURL),
 				HTTP: []Route{
