@@ -3,7 +3,10 @@ package auth
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,7 +28,8 @@ type SecretsManager interface {
 
 // KeyFile is the JSON form of the signing keys, in a local file or a
 // Secrets Manager secret string. The last key signs; all keys verify, so
-// a rotation appends a key, and drops the old one 15 minutes later.
+// a rotation appends a key, and drops the old one 15 minutes later. A
+// secret holding a plain random string instead is read by DeriveKeyEntry.
 type KeyFile struct {
 	Keys []KeyEntry `json:"keys"`
 }
@@ -84,12 +88,60 @@ func newKeySource(secretID string, sm SecretsManager) (keySource, error) {
 		if err != nil {
 			return nil, fmt.Errorf("auth: read signing keys %s: %w", secretID, err)
 		}
+		ks, err := parseKeySecret(aws.ToString(out.SecretString))
+		if err != nil {
+			return nil, fmt.Errorf("auth: signing keys secret %s: %w", secretID, err)
+		}
+		return ks, nil
+	}, nil
+}
+
+// MinDerivedSecretLen is the shortest secret value a signing key is derived
+// from: the stack generates 64 characters, and a short value would make the
+// key guessable.
+const MinDerivedSecretLen = 32
+
+// parseKeySecret reads a Secrets Manager signing-keys value: a JSON key set
+// (what rotation needs), or any other string of at least MinDerivedSecretLen
+// characters (the random password a fresh stack generates), from which one
+// key is derived.
+func parseKeySecret(v string) (*KeySet, error) {
+	v = strings.TrimSpace(v)
+	switch {
+	case v == "":
+		return nil, errors.New("value is empty: want a JSON key set {\"keys\":[…]} or a random string of at least 32 characters")
+	case strings.HasPrefix(v, "{"):
 		var f KeyFile
-		if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &f); err != nil {
-			return nil, fmt.Errorf("auth: signing keys secret %s is not {\"keys\":[…]}: %w", secretID, err)
+		if err := json.Unmarshal([]byte(v), &f); err != nil {
+			return nil, fmt.Errorf("value is not a JSON key set {\"keys\":[…]}: %w", err)
 		}
 		return f.keySet()
-	}, nil
+	}
+	e, err := DeriveKeyEntry([]byte(v))
+	if err != nil {
+		return nil, err
+	}
+	return KeyFile{Keys: []KeyEntry{e}}.keySet()
+}
+
+// derivedKeyInfo labels the HKDF output, so the same secret used for
+// anything else yields an unrelated key.
+const derivedKeyInfo = "pulsehub jwt signing key v1"
+
+// DeriveKeyEntry derives the signing key from a secret string: the Ed25519
+// seed is HKDF-SHA256 of the secret, the kid a short hash of the public key.
+// Every instance derives the same key, so a fresh deploy serves logins with
+// no one writing a key set first, and no instances racing to write one.
+func DeriveKeyEntry(secret []byte) (KeyEntry, error) {
+	if len(secret) < MinDerivedSecretLen {
+		return KeyEntry{}, fmt.Errorf("auth: signing secret is %d characters and not a JSON key set: want a key set {\"keys\":[…]} or a random string of at least %d characters", len(secret), MinDerivedSecretLen)
+	}
+	seed, err := hkdf.Key(sha256.New, secret, nil, derivedKeyInfo, ed25519.SeedSize)
+	if err != nil {
+		return KeyEntry{}, fmt.Errorf("auth: derive signing key: %w", err)
+	}
+	sum := sha256.Sum256(ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey))
+	return KeyEntry{KID: "d-" + hex.EncodeToString(sum[:6]), Alg: "EdDSA", PrivateKey: seed}, nil
 }
 
 // NewKeyEntry returns a fresh key entry, for generating and rotating secrets.
