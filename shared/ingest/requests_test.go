@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,17 +25,30 @@ import (
 )
 
 // counter counts DynamoDB requests by operation (the X-Amz-Target header).
+// With loseTx set, the next TransactWriteItems is carried out but its
+// response is lost, as on a dropped connection.
 type counter struct {
-	mu  sync.Mutex
-	ops map[string]int
+	mu     sync.Mutex
+	ops    map[string]int
+	loseTx bool
 }
 
 func (c *counter) RoundTrip(r *http.Request) (*http.Response, error) {
 	op := r.Header.Get("X-Amz-Target")
+	op = op[strings.LastIndex(op, ".")+1:]
 	c.mu.Lock()
-	c.ops[op[strings.LastIndex(op, ".")+1:]]++
+	c.ops[op]++
+	lose := c.loseTx && op == "TransactWriteItems"
+	if lose {
+		c.loseTx = false
+	}
 	c.mu.Unlock()
-	return http.DefaultTransport.RoundTrip(r)
+	res, err := http.DefaultTransport.RoundTrip(r)
+	if lose && err == nil {
+		res.Body.Close()
+		return nil, errors.New("connection reset (test)")
+	}
+	return res, err
 }
 
 func (c *counter) take() (int, string) {
@@ -69,7 +83,9 @@ func TestOrderRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := ingest.NewProcessor(slog.New(slog.NewTextHandler(io.Discard, nil)), profile.NewStore(tbl, c, time.Now), idem.New(tbl, time.Now), &recorder{}, ingest.Compliance{}, nil)
+	rec := &recorder{}
+	ps := profile.NewStore(tbl, c, time.Now)
+	p := ingest.NewProcessor(slog.New(slog.NewTextHandler(io.Discard, nil)), ps, idem.New(tbl, time.Now), rec, ingest.Compliance{}, nil)
 	order := func(id int) string {
 		return fmt.Sprintf(`{"id":%d,"email":"cnt@example.com","created_at":"2025-02-01T10:00:%02dZ","updated_at":"2025-02-01T10:00:%02dZ","total_price":"10.00","currency":"EUR","customer":{"id":501,"email":"cnt@example.com"}}`, id, id, id)
 	}
@@ -95,5 +111,34 @@ func TestOrderRequests(t *testing.T) {
 		if n > tc.max {
 			t.Errorf("%s: %d DynamoDB requests, want at most %d (%s)", tc.name, n, tc.max, ops)
 		}
+	}
+
+	// A transaction that commits but whose response is lost: the SDK
+	// retries it with the same client request token, which DynamoDB
+	// answers as committed; the order counts once and is followed up.
+	cnt.mu.Lock()
+	cnt.loseTx = true
+	cnt.mu.Unlock()
+	if err := p.Process(ctx, env("orders/create", "c3", order(3), nil)); err != nil {
+		t.Fatalf("order whose transaction response was lost: %v", err)
+	}
+	n, ops = cnt.take()
+	t.Logf("order with a lost transaction response: %d requests (%s)", n, ops)
+	r, err := ps.Resolve(ctx, "t1", profile.Identity{Email: "cnt@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, err := ps.Profile(ctx, "t1", r.CustomerID)
+	if err != nil || pr.OrdersCount != 3 || pr.TotalSpentCents != 3000 {
+		t.Fatalf("after 3 orders: %d orders, %d cents (%v)", pr.OrdersCount, pr.TotalSpentCents, err)
+	}
+	created := 0
+	for _, e := range rec.events {
+		if e.DetailType == catalog.EventOrderCreated {
+			created++
+		}
+	}
+	if created != 3 {
+		t.Fatalf("order.created published %d times for 3 orders", created)
 	}
 }

@@ -546,8 +546,12 @@ func (s *Store) applyOrderTo(ctx context.Context, tenant, cid string, o OrderSta
 			return OrderResult{}, fmt.Errorf("profile.ApplyOrder %s/%s: %w", cid, o.OrderID, err)
 		}
 	}
+	var tried OrderResult // the last attempt whose transaction may have committed unseen
 	for attempt := range attempts {
-		res, retry, err := s.applyOrder(ctx, tenant, key, pkey, o, sealed, need)
+		res, retry, err := s.applyOrder(ctx, tenant, key, pkey, o, sealed, need, tried)
+		if retry {
+			tried = res
+		}
 		if err != nil {
 			return OrderResult{}, fmt.Errorf("profile.ApplyOrder %s/%s: %w", cid, o.OrderID, err)
 		}
@@ -560,7 +564,11 @@ func (s *Store) applyOrderTo(ctx context.Context, tenant, cid string, o OrderSta
 }
 
 // applyOrder is one optimistic attempt of ApplyOrder; retry reports a lost race.
-func (s *Store) applyOrder(ctx context.Context, tenant string, key, pkey store.Key, o OrderState, sealed Fields, need []string) (res OrderResult, retry bool, err error) {
+//
+// tried is the previous attempt's result: when its transaction reported a
+// conflict but did commit (e.g. the SDK retried a request whose response
+// was lost), the claim found is its own and that result stands.
+func (s *Store) applyOrder(ctx context.Context, tenant string, key, pkey store.Key, o OrderState, sealed Fields, need []string, tried OrderResult) (res OrderResult, retry bool, err error) {
 	keys := []store.Key{pkey, key}
 	var claimKey store.Key
 	if o.Once != nil {
@@ -607,6 +615,9 @@ func (s *Store) applyOrder(ctx context.Context, tenant string, key, pkey store.K
 		case idem.Done:
 			return OrderResult{Duplicate: true, Order: prev}, false, nil
 		case idem.Busy:
+			if tried.Hold != nil && claim.Owner == tried.Hold.Record.Owner {
+				return tried, false, nil
+			}
 			return res, false, apperr.E(apperr.Transient, "delivery %s is being applied elsewhere", o.Once.Key)
 		case idem.Abandoned:
 			// A claim is only ever written with its effect, so the order is
@@ -673,7 +684,7 @@ func (s *Store) applyOrder(ctx context.Context, tenant string, key, pkey store.K
 	case apperr.KindOf(err) == apperr.Conflict:
 		// The profile or order moved, or a duplicate delivery won: the next
 		// read tells which.
-		return OrderResult{}, true, nil
+		return res, true, nil
 	}
 	return res, false, err
 }
