@@ -160,11 +160,12 @@ func setKey(dims []Dim) string {
 func (r *Recorder) Flush() error {
 	r.mu.Lock()
 	sets := r.sets
+	if len(sets) == 0 {
+		r.mu.Unlock()
+		return nil // most invocations record nothing: no allocation
+	}
 	r.sets = map[string]*dimSet{}
 	r.mu.Unlock()
-	if len(sets) == 0 {
-		return nil
-	}
 	ts := r.now().UnixMilli()
 	var buf []byte
 	for _, key := range slices.Sorted(maps.Keys(sets)) {
