@@ -90,10 +90,11 @@ build: ## Build every functions/*/main.go for Lambda (linux/arm64) into build/<n
 		else python3 -m zipfile -c "build/$$fn.zip" "build/$$fn/bootstrap"; fi; \
 	done
 
-lint: ## gofmt (fails on any unformatted file), go vet and staticcheck
+lint: ## gofmt (fails on any unformatted file), go mod tidy -diff, go vet and staticcheck
 	@files=$$(find . -name '*.go' -not -path '*/node_modules/*' -not -path './.local/*' \
 		-not -path './build/*' -not -path '*/cdk.out/*' -not -path '*/testdata/*' | xargs -r gofmt -l); \
 	if [ -n "$$files" ]; then echo "gofmt: these files need gofmt -w:"; echo "$$files"; exit 1; fi
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	@if [ -f infra/go.mod ]; then echo "+ (cd infra && go vet ./...)"; cd infra && $(GO) vet ./...; fi
 	$(GO) tool staticcheck ./...
