@@ -12,7 +12,7 @@ import (
 // Register adds the customer API routes:
 //
 //	GET /v1/customers?segment=&q=&cursor=&limit=  → {items:[Customer…], nextCursor}
-//	GET /v1/customers/{id}                        → Customer + {timeline:[…], consent:[…]}
+//	GET /v1/customers/{id}                        → Customer + {timeline:[…], consent:[{channel,state,updatedAt,source}…]}
 //
 //	GET /v1/compliance-requests                   → {items:[ComplianceRequest…]}
 //	GET /v1/compliance-requests/{id}              → ComplianceRequest + {export}
@@ -53,10 +53,15 @@ func Register(srv *httpapi.Server, s *Store, l *Lister) {
 		if err != nil {
 			return err
 		}
+		consent, err := s.ConsentByChannel(r.Context(), p.TenantID, pr.ID)
+		if err != nil {
+			return err
+		}
 		httpapi.WriteJSON(w, http.StatusOK, struct {
 			Customer
-			Timeline []TimelineEntry `json:"timeline"`
-		}{c, tl})
+			Timeline []TimelineEntry  `json:"timeline"`
+			Consent  []ChannelConsent `json:"consent"`
+		}{c, tl, consent})
 		return nil
 	})
 	srv.Handle("GET /v1/compliance-requests", auth.CustomersExport, func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

@@ -849,6 +849,38 @@ func (s *Store) Consents(ctx context.Context, tenant, cid string) ([]Consent, er
 	return store.QueryAll[Consent](ctx, s.t, store.Query{PK: custPK(tenant, cid), SKPrefix: skConsent, Consistent: true}, 0)
 }
 
+// ConsentChannels are the channels whose consent the customer detail shows.
+var ConsentChannels = []string{"email", "sms", "whatsapp", "push"}
+
+// ChannelConsent is the current consent on one channel, as the API shows it.
+type ChannelConsent struct {
+	Channel   string `json:"channel"`
+	State     string `json:"state"`               // not_subscribed when nothing was ever recorded
+	UpdatedAt string `json:"updatedAt,omitempty"` // provider time of the last change
+	Source    string `json:"source,omitempty"`    // the source that reported it (shopify, twilio, ...)
+}
+
+// ConsentByChannel returns the customer's current consent on each of
+// ConsentChannels, in that order. A channel never recorded is
+// not_subscribed: marketing needs an explicit opt-in.
+func (s *Store) ConsentByChannel(ctx context.Context, tenant, cid string) ([]ChannelConsent, error) {
+	cs, err := s.Consents(ctx, tenant, cid)
+	if err != nil {
+		return nil, fmt.Errorf("profile.ConsentByChannel %s: %w", cid, err)
+	}
+	out := make([]ChannelConsent, 0, len(ConsentChannels))
+	for _, ch := range ConsentChannels {
+		cc := ChannelConsent{Channel: ch, State: NotSubscribed}
+		for _, c := range cs {
+			if c.Channel == ch {
+				cc.State, cc.UpdatedAt, cc.Source = c.State, c.UpdatedAt, c.Source
+			}
+		}
+		out = append(out, cc)
+	}
+	return out, nil
+}
+
 // Merge folds profile merged into survivor: the merged partition's items
 // move into the survivor's, its identity-index entries point at the
 // survivor, the aggregates add up, and a MERGE record keeps what Unmerge

@@ -231,3 +231,41 @@ func TestListShardsAndSearch(t *testing.T) {
 	}
 	_ = tbl
 }
+
+func TestConsentByChannel(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	cid := mustResolve(t, s, "t1", profile.Identity{Email: "ann@example.com"}).CustomerID
+	t0 := time.Date(2025, 2, 1, 10, 0, 0, 0, time.UTC)
+	for _, c := range []profile.Consent{
+		{Channel: "email", State: profile.Subscribed, Source: "shopify"},
+		{Channel: "sms", State: profile.Unsubscribed, Source: "twilio", Detail: "STOP"},
+	} {
+		if _, err := s.SetConsent(ctx, "t1", cid, c, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.ConsentByChannel(ctx, "t1", cid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []profile.ChannelConsent{
+		{Channel: "email", State: profile.Subscribed, Source: "shopify"},
+		{Channel: "sms", State: profile.Unsubscribed, Source: "twilio"},
+		{Channel: "whatsapp", State: profile.NotSubscribed},
+		{Channel: "push", State: profile.NotSubscribed},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v", got)
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Channel != w.Channel || g.State != w.State || g.Source != w.Source {
+			t.Errorf("channel %d = %+v, want %+v", i, g, w)
+		}
+		at, err := time.Parse(time.RFC3339Nano, g.UpdatedAt)
+		if (w.Source != "") != (err == nil) || (err == nil && !at.Equal(t0)) {
+			t.Errorf("%s updatedAt %q", w.Channel, g.UpdatedAt)
+		}
+	}
+}
