@@ -31,40 +31,58 @@ func Keyword(body string) string {
 	return ""
 }
 
-func (p *Processor) twilio(ctx context.Context, env Envelope) error {
+// twilioCallback is one Twilio webhook (its form fields as a JSON object).
+type twilioCallback struct {
+	SID, Phone, Status, Body, ErrorCode string
+}
+
+// parseTwilio reads a status callback or (topic twilio/inbound) an inbound SMS.
+func parseTwilio(env Envelope) (twilioCallback, error) {
 	var f map[string]string
 	if err := json.Unmarshal(env.Body, &f); err != nil {
-		return invalid(env, err)
+		return twilioCallback{}, invalid(env, err)
 	}
-	sid := f["MessageSid"]
-	if sid == "" {
-		sid = f["SmsSid"]
+	c := twilioCallback{SID: f["MessageSid"], Phone: f["To"], Status: f["MessageStatus"], Body: f["Body"], ErrorCode: f["ErrorCode"]}
+	if c.SID == "" {
+		c.SID = f["SmsSid"]
 	}
-	phone := f["To"]
-	if env.Topic == "twilio/inbound" {
-		phone = f["From"]
+	inbound := env.Topic == "twilio/inbound"
+	if inbound {
+		c.Phone = f["From"]
 	}
-	if phone == "" || sid == "" {
-		return invalid(env, fmt.Errorf("twilio callback without MessageSid or phone"))
+	if c.Phone == "" || c.SID == "" {
+		return twilioCallback{}, invalid(env, fmt.Errorf("twilio callback without MessageSid or phone"))
 	}
-	r, err := p.profiles.Resolve(ctx, env.Tenant, profile.Identity{Phone: phone})
+	if !inbound && c.Status == "" {
+		return twilioCallback{}, invalid(env, fmt.Errorf("twilio status callback without MessageStatus"))
+	}
+	return c, nil
+}
+
+func (p *Processor) twilio(ctx context.Context, env Envelope) error {
+	f, err := parseTwilio(env)
+	if err != nil {
+		return err
+	}
+	r, err := p.profiles.Resolve(ctx, env.Tenant, profile.Identity{Phone: f.Phone})
 	if err != nil {
 		return err
 	}
 	at := env.TriggeredAt
+	sid := f.SID
 	if env.Topic == "twilio/inbound" {
 		if _, err := p.profiles.RecordEvent(ctx, env.Tenant, r.CustomerID, profile.Event{EventID: sid, Type: "sms.inbound", Channel: "sms", Source: env.Source,
-			Properties: map[string]any{"keyword": strings.ToUpper(strings.TrimSpace(f["Body"]))}}, at); err != nil {
+			Properties: map[string]any{"keyword": strings.ToUpper(strings.TrimSpace(f.Body))}}, at); err != nil {
 			return err
 		}
-		if state := Keyword(f["Body"]); state != "" {
-			return p.consent(ctx, env, r.CustomerID, "sms", state, strings.ToUpper(strings.TrimSpace(f["Body"])), at)
+		if state := Keyword(f.Body); state != "" {
+			return p.consent(ctx, env, r.CustomerID, "sms", state, strings.ToUpper(strings.TrimSpace(f.Body)), at)
 		}
 		return nil
 	}
-	status := f["MessageStatus"]
+	status := f.Status
 	fresh, err := p.profiles.RecordEvent(ctx, env.Tenant, r.CustomerID, profile.Event{EventID: sid + "-" + status, Type: "sms." + status, Channel: "sms", Source: env.Source,
-		Properties: map[string]any{"providerMessageId": sid, "errorCode": f["ErrorCode"]}}, at)
+		Properties: map[string]any{"providerMessageId": sid, "errorCode": f.ErrorCode}}, at)
 	if err != nil || !fresh {
 		return err
 	}
@@ -96,31 +114,51 @@ type sendgridEvent struct {
 	URL       string `json:"url"`
 	Reason    string `json:"reason"`
 	GroupID   int64  `json:"asm_group_id"`
+
+	// Set by parseSendGrid.
+	ID    string    `json:"-"` // sg_event_id, or one made of message, event and time
+	MsgID string    `json:"-"` // sg_message_id up to its first dot (the id the send API returned)
+	At    time.Time `json:"-"`
 }
 
-func (p *Processor) sendgrid(ctx context.Context, env Envelope) error {
+// parseSendGrid reads an Event Webhook batch, dropping events without an
+// email or event name (nothing to attribute them to).
+func parseSendGrid(env Envelope) ([]sendgridEvent, error) {
 	var evs []sendgridEvent
 	if err := json.Unmarshal(env.Body, &evs); err != nil {
-		return invalid(env, err)
+		return nil, invalid(env, err)
 	}
+	out := evs[:0]
 	for _, e := range evs {
 		if e.Email == "" || e.Event == "" {
 			continue
 		}
+		e.At = time.Unix(e.Timestamp, 0).UTC()
+		if e.Timestamp <= 0 {
+			e.At = env.TriggeredAt
+		}
+		e.ID = e.EventID
+		if e.ID == "" {
+			e.ID = e.MessageID + "-" + e.Event + "-" + strconv.FormatInt(e.Timestamp, 10)
+		}
+		e.MsgID, _, _ = strings.Cut(e.MessageID, ".")
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (p *Processor) sendgrid(ctx context.Context, env Envelope) error {
+	evs, err := parseSendGrid(env)
+	if err != nil {
+		return err
+	}
+	for _, e := range evs {
 		r, err := p.profiles.Resolve(ctx, env.Tenant, profile.Identity{Email: e.Email})
 		if err != nil {
 			return err
 		}
-		at := time.Unix(e.Timestamp, 0).UTC()
-		if e.Timestamp == 0 {
-			at = env.TriggeredAt
-		}
-		id := e.EventID
-		if id == "" {
-			id = e.MessageID + "-" + e.Event + "-" + strconv.FormatInt(e.Timestamp, 10)
-		}
-		msgID, _, _ := strings.Cut(e.MessageID, ".")
-		fresh, err := p.profiles.RecordEvent(ctx, env.Tenant, r.CustomerID, profile.Event{EventID: id, Type: "email." + e.Event, Channel: "email", Source: env.Source,
+		at, msgID := e.At, e.MsgID
+		fresh, err := p.profiles.RecordEvent(ctx, env.Tenant, r.CustomerID, profile.Event{EventID: e.ID, Type: "email." + e.Event, Channel: "email", Source: env.Source,
 			Properties: map[string]any{"providerMessageId": msgID, "url": e.URL, "reason": e.Reason}}, at)
 		if err != nil {
 			return err
@@ -143,28 +181,62 @@ func (p *Processor) sendgrid(ctx context.Context, env Envelope) error {
 	return nil
 }
 
+// waMessage is an inbound WhatsApp message.
+type waMessage struct {
+	From      string `json:"from"`
+	ID        string `json:"id"`
+	Timestamp string `json:"timestamp"`
+	Type      string `json:"type"`
+	Text      struct {
+		Body string `json:"body"`
+	} `json:"text"`
+}
+
+// waStatus is the status of a message sent to a WhatsApp user.
+type waStatus struct {
+	ID          string `json:"id"`
+	Status      string `json:"status"`
+	Timestamp   string `json:"timestamp"`
+	RecipientID string `json:"recipient_id"`
+}
+
 type waPayload struct {
 	Entry []struct {
 		Changes []struct {
 			Value struct {
-				Messages []struct {
-					From      string `json:"from"`
-					ID        string `json:"id"`
-					Timestamp string `json:"timestamp"`
-					Type      string `json:"type"`
-					Text      struct {
-						Body string `json:"body"`
-					} `json:"text"`
-				} `json:"messages"`
-				Statuses []struct {
-					ID          string `json:"id"`
-					Status      string `json:"status"`
-					Timestamp   string `json:"timestamp"`
-					RecipientID string `json:"recipient_id"`
-				} `json:"statuses"`
+				Messages []waMessage `json:"messages"`
+				Statuses []waStatus  `json:"statuses"`
 			} `json:"value"`
 		} `json:"changes"`
 	} `json:"entry"`
+}
+
+// parseWhatsApp reads a Cloud API webhook into its messages and statuses.
+// One without an id, phone or status is invalid: Meta always sends them.
+func parseWhatsApp(env Envelope) ([]waMessage, []waStatus, error) {
+	var w waPayload
+	if err := json.Unmarshal(env.Body, &w); err != nil {
+		return nil, nil, invalid(env, err)
+	}
+	var ms []waMessage
+	var ss []waStatus
+	for _, e := range w.Entry {
+		for _, c := range e.Changes {
+			for _, m := range c.Value.Messages {
+				if m.ID == "" || strings.TrimPrefix(m.From, "+") == "" {
+					return nil, nil, invalid(env, fmt.Errorf("whatsapp message without id or from"))
+				}
+				ms = append(ms, m)
+			}
+			for _, s := range c.Value.Statuses {
+				if s.ID == "" || s.Status == "" || strings.TrimPrefix(s.RecipientID, "+") == "" {
+					return nil, nil, invalid(env, fmt.Errorf("whatsapp status without id, status or recipient_id"))
+				}
+				ss = append(ss, s)
+			}
+		}
+	}
+	return ms, ss, nil
 }
 
 func unixString(s string, def time.Time) time.Time {
@@ -178,46 +250,42 @@ func unixString(s string, def time.Time) time.Time {
 // whatsapp records inbound messages (they open the 24-hour customer-service
 // window: lastEngagement["whatsapp"]) and message statuses.
 func (p *Processor) whatsapp(ctx context.Context, env Envelope) error {
-	var w waPayload
-	if err := json.Unmarshal(env.Body, &w); err != nil {
-		return invalid(env, err)
+	ms, ss, err := parseWhatsApp(env)
+	if err != nil {
+		return err
 	}
-	for _, e := range w.Entry {
-		for _, c := range e.Changes {
-			for _, m := range c.Value.Messages {
-				r, err := p.profiles.Resolve(ctx, env.Tenant, profile.Identity{Phone: "+" + strings.TrimPrefix(m.From, "+")})
-				if err != nil {
-					return err
-				}
-				at := unixString(m.Timestamp, env.TriggeredAt)
-				if _, err := p.profiles.RecordEvent(ctx, env.Tenant, r.CustomerID, profile.Event{EventID: m.ID, Type: "whatsapp.inbound", Channel: "whatsapp", Source: env.Source,
-					Properties: map[string]any{"type": m.Type}}, at); err != nil {
-					return err
-				}
-				if st := Keyword(m.Text.Body); st != "" {
-					if err := p.consent(ctx, env, r.CustomerID, "whatsapp", st, strings.ToUpper(m.Text.Body), at); err != nil {
-						return err
-					}
-				}
+	for _, m := range ms {
+		r, err := p.profiles.Resolve(ctx, env.Tenant, profile.Identity{Phone: "+" + strings.TrimPrefix(m.From, "+")})
+		if err != nil {
+			return err
+		}
+		at := unixString(m.Timestamp, env.TriggeredAt)
+		if _, err := p.profiles.RecordEvent(ctx, env.Tenant, r.CustomerID, profile.Event{EventID: m.ID, Type: "whatsapp.inbound", Channel: "whatsapp", Source: env.Source,
+			Properties: map[string]any{"type": m.Type}}, at); err != nil {
+			return err
+		}
+		if st := Keyword(m.Text.Body); st != "" {
+			if err := p.consent(ctx, env, r.CustomerID, "whatsapp", st, strings.ToUpper(m.Text.Body), at); err != nil {
+				return err
 			}
-			for _, s := range c.Value.Statuses {
-				r, err := p.profiles.Resolve(ctx, env.Tenant, profile.Identity{Phone: "+" + strings.TrimPrefix(s.RecipientID, "+")})
-				if err != nil {
-					return err
-				}
-				at := unixString(s.Timestamp, env.TriggeredAt)
-				fresh, err := p.profiles.RecordEvent(ctx, env.Tenant, r.CustomerID, profile.Event{EventID: s.ID + "-" + s.Status, Type: "whatsapp." + s.Status, Channel: "whatsapp", Source: env.Source,
-					Properties: map[string]any{"providerMessageId": s.ID}}, at)
-				if err != nil {
-					return err
-				}
-				if !fresh {
-					continue
-				}
-				if err := p.delivery(ctx, env, r.CustomerID, "whatsapp", "whatsapp", s.ID, s.Status, at); err != nil {
-					return err
-				}
-			}
+		}
+	}
+	for _, s := range ss {
+		r, err := p.profiles.Resolve(ctx, env.Tenant, profile.Identity{Phone: "+" + strings.TrimPrefix(s.RecipientID, "+")})
+		if err != nil {
+			return err
+		}
+		at := unixString(s.Timestamp, env.TriggeredAt)
+		fresh, err := p.profiles.RecordEvent(ctx, env.Tenant, r.CustomerID, profile.Event{EventID: s.ID + "-" + s.Status, Type: "whatsapp." + s.Status, Channel: "whatsapp", Source: env.Source,
+			Properties: map[string]any{"providerMessageId": s.ID}}, at)
+		if err != nil {
+			return err
+		}
+		if !fresh {
+			continue
+		}
+		if err := p.delivery(ctx, env, r.CustomerID, "whatsapp", "whatsapp", s.ID, s.Status, at); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -133,7 +133,7 @@ func (p *Processor) publish(ctx context.Context, tenant, detailType, id string, 
 	return p.bus.Publish(ctx, bus.Event{Tenant: tenant, DetailType: detailType, ID: id, Detail: detail})
 }
 
-// Cents parses a decimal money string ("59.90") into minor units.
+// Cents parses a non-negative decimal money string ("59.90") into minor units.
 func Cents(s string) (int64, error) {
 	if strings.TrimSpace(s) == "" {
 		return 0, nil
@@ -141,6 +141,10 @@ func Cents(s string) (int64, error) {
 	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e12 {
 		return 0, apperr.E(apperr.Invalid, "money value %q is not a decimal amount", s)
+	}
+	if f < 0 {
+		// Prices, totals and refund amounts are never negative in Shopify.
+		return 0, apperr.E(apperr.Invalid, "money value %q is negative", s)
 	}
 	return int64(math.Round(f * 100)), nil
 }
@@ -168,36 +172,26 @@ func (p *Processor) shopify(ctx context.Context, env Envelope) error {
 		// Every order topic is an upsert ordered by updated_at: an
 		// orders/updated for an order never seen (the sync backfill, a missed
 		// orders/create) creates it, and the create arriving later is older.
-		var o shopify.Order
-		if err := json.Unmarshal(env.Body, &o); err != nil || o.ID == 0 {
-			return invalid(env, fmt.Errorf("order: %v (id %d)", err, o.ID))
+		o, st, err := parseOrder(env)
+		if err != nil {
+			return err
 		}
-		return p.order(ctx, env, o)
+		return p.order(ctx, env, o, st)
 	case "refunds/create":
-		var r shopify.Refund
-		if err := json.Unmarshal(env.Body, &r); err != nil || r.OrderID == 0 {
-			return invalid(env, fmt.Errorf("refund: %v", err))
+		r, cents, err := parseRefund(env)
+		if err != nil {
+			return err
 		}
-		var cents int64
-		for _, tr := range r.Transactions {
-			if tr.Kind == "refund" && tr.Status != "failure" {
-				c, err := Cents(tr.Amount)
-				if err != nil {
-					return err
-				}
-				cents += c
-			}
-		}
-		_, err := p.profiles.ApplyRefund(ctx, t, strconv.FormatInt(r.OrderID, 10), strconv.FormatInt(r.ID, 10), cents, r.CreatedAt)
+		_, err = p.profiles.ApplyRefund(ctx, t, strconv.FormatInt(r.OrderID, 10), strconv.FormatInt(r.ID, 10), cents, r.CreatedAt)
 		if apperr.KindOf(err) == apperr.NotFound {
 			// The order may still be on its way: retry until it lands.
 			return apperr.Wrap(apperr.Transient, err, "refund before its order")
 		}
 		return err
 	case "customers/create", "customers/update":
-		var c shopify.Customer
-		if err := json.Unmarshal(env.Body, &c); err != nil || c.ID == 0 {
-			return invalid(env, fmt.Errorf("customer: %v", err))
+		c, err := parseCustomer(env)
+		if err != nil {
+			return err
 		}
 		return p.customer(ctx, env, c)
 	case "customers/email_marketing_consent_update", "customers/marketing_consent_update":
@@ -222,11 +216,10 @@ func (p *Processor) shopify(ctx context.Context, env Envelope) error {
 		}
 		return p.consents(ctx, env, r.CustomerID, b.Email, b.SMS)
 	case "checkouts/create", "checkouts/update":
-		var c shopify.Checkout
-		if err := json.Unmarshal(env.Body, &c); err != nil || c.Token == "" {
-			return invalid(env, fmt.Errorf("checkout: %v", err))
+		id, cs, err := parseCheckout(env)
+		if err != nil {
+			return err
 		}
-		id := customerIdentity(c.Customer, c.Email, c.Phone)
 		if id == (profile.Identity{}) {
 			return nil // an anonymous checkout cannot be followed up
 		}
@@ -234,12 +227,7 @@ func (p *Processor) shopify(ctx context.Context, env Envelope) error {
 		if err != nil {
 			return err
 		}
-		total, err := Cents(c.TotalPrice)
-		if err != nil {
-			return err
-		}
-		return p.profiles.UpsertCheckout(ctx, t, r.CustomerID, profile.CheckoutState{Token: c.Token, Currency: c.Currency,
-			URL: c.AbandonedCheckoutURL, UpdatedAt: c.UpdatedAt, CompletedAt: c.CompletedAt, TotalCents: total, Lines: lines(c.LineItems)})
+		return p.profiles.UpsertCheckout(ctx, t, r.CustomerID, cs)
 	case "app/uninstalled", "customers/data_request", "customers/redact", "shop/redact":
 		if env.Source != SourceShopify {
 			return apperr.E(apperr.Invalid, "%s is accepted from Shopify's signed webhooks only, not from %s", env.Topic, env.Source)
@@ -250,28 +238,43 @@ func (p *Processor) shopify(ctx context.Context, env Envelope) error {
 	return nil
 }
 
-func lines(items []shopify.LineItem) []profile.OrderLine {
+func lines(items []shopify.LineItem) ([]profile.OrderLine, error) {
 	out := make([]profile.OrderLine, 0, len(items))
 	for _, li := range items {
-		c, _ := Cents(li.Price)
+		if li.Quantity < 0 {
+			return nil, apperr.E(apperr.Invalid, "line item %q has quantity %d", li.Title, li.Quantity)
+		}
+		c, err := Cents(li.Price)
+		if err != nil {
+			return nil, err
+		}
 		pid := ""
 		if li.ProductID != 0 {
 			pid = strconv.FormatInt(li.ProductID, 10)
 		}
 		out = append(out, profile.OrderLine{ProductID: pid, Title: li.Title, SKU: li.SKU, Quantity: li.Quantity, PriceCent: c})
 	}
-	return out
+	return out, nil
 }
 
-func (p *Processor) order(ctx context.Context, env Envelope, o shopify.Order) error {
-	t := env.Tenant
+// parseOrder reads an order payload into the state profile stores (without
+// its dedupe claim).
+func parseOrder(env Envelope) (shopify.Order, profile.OrderState, error) {
+	var o shopify.Order
+	if err := json.Unmarshal(env.Body, &o); err != nil || o.ID == 0 {
+		return o, profile.OrderState{}, invalid(env, fmt.Errorf("order: %v (id %d)", err, o.ID))
+	}
 	total, err := Cents(o.TotalPrice)
 	if err != nil {
-		return err
+		return o, profile.OrderState{}, err
+	}
+	ls, err := lines(o.LineItems)
+	if err != nil {
+		return o, profile.OrderState{}, err
 	}
 	st := profile.OrderState{OrderID: strconv.FormatInt(o.ID, 10), Name: o.Name, Currency: o.Currency, Financial: o.FinancialStatus,
 		CheckoutToken: o.CheckoutToken, Source: env.Source, PlacedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt, CancelledAt: o.CancelledAt,
-		TotalCents: total, Lines: lines(o.LineItems)}
+		TotalCents: total, Lines: ls}
 	if o.ProcessedAt != nil && !o.ProcessedAt.IsZero() {
 		st.PlacedAt = *o.ProcessedAt
 	}
@@ -287,20 +290,75 @@ func (p *Processor) order(ctx context.Context, env Envelope, o shopify.Order) er
 		st.Customer, st.CustomerAt = &f, at
 	}
 	if st.PlacedAt.IsZero() {
-		return invalid(env, fmt.Errorf("order %d has no created_at", o.ID))
+		return o, profile.OrderState{}, invalid(env, fmt.Errorf("order %d has no created_at", o.ID))
 	}
 	for _, rf := range o.Refunds {
 		st.RefundIDs = append(st.RefundIDs, strconv.FormatInt(rf.ID, 10))
-		for _, tr := range rf.Transactions {
-			if tr.Kind == "refund" && tr.Status != "failure" {
-				c, err := Cents(tr.Amount)
-				if err != nil {
-					return err
-				}
-				st.RefundedCents += c
+		c, err := refunded(rf.Transactions)
+		if err != nil {
+			return o, profile.OrderState{}, err
+		}
+		st.RefundedCents += c
+	}
+	return o, st, nil
+}
+
+// refunded sums the successful refund transactions.
+func refunded(ts []shopify.Transaction) (int64, error) {
+	var sum int64
+	for _, tr := range ts {
+		if tr.Kind == "refund" && tr.Status != "failure" {
+			c, err := Cents(tr.Amount)
+			if err != nil {
+				return 0, err
 			}
+			sum += c
 		}
 	}
+	return sum, nil
+}
+
+// parseRefund reads a refunds/create payload and the amount it refunded.
+func parseRefund(env Envelope) (shopify.Refund, int64, error) {
+	var r shopify.Refund
+	if err := json.Unmarshal(env.Body, &r); err != nil || r.OrderID == 0 {
+		return r, 0, invalid(env, fmt.Errorf("refund: %v (order_id %d)", err, r.OrderID))
+	}
+	cents, err := refunded(r.Transactions)
+	return r, cents, err
+}
+
+// parseCustomer reads a customers/create or customers/update payload.
+func parseCustomer(env Envelope) (shopify.Customer, error) {
+	var c shopify.Customer
+	if err := json.Unmarshal(env.Body, &c); err != nil || c.ID == 0 {
+		return c, invalid(env, fmt.Errorf("customer: %v (id %d)", err, c.ID))
+	}
+	return c, nil
+}
+
+// parseCheckout reads a checkout payload and who it belongs to (a zero
+// Identity for an anonymous checkout).
+func parseCheckout(env Envelope) (profile.Identity, profile.CheckoutState, error) {
+	var c shopify.Checkout
+	if err := json.Unmarshal(env.Body, &c); err != nil || c.Token == "" {
+		return profile.Identity{}, profile.CheckoutState{}, invalid(env, fmt.Errorf("checkout: %v (no token)", err))
+	}
+	total, err := Cents(c.TotalPrice)
+	if err != nil {
+		return profile.Identity{}, profile.CheckoutState{}, err
+	}
+	ls, err := lines(c.LineItems)
+	if err != nil {
+		return profile.Identity{}, profile.CheckoutState{}, err
+	}
+	return customerIdentity(c.Customer, c.Email, c.Phone), profile.CheckoutState{Token: c.Token, Currency: c.Currency,
+		URL: c.AbandonedCheckoutURL, UpdatedAt: c.UpdatedAt, CompletedAt: c.CompletedAt, TotalCents: total, Lines: ls}, nil
+}
+
+func (p *Processor) order(ctx context.Context, env Envelope, o shopify.Order, st profile.OrderState) error {
+	t := env.Tenant
+	total := st.TotalCents
 	if p.idem != nil {
 		st.Once = &profile.Once{Claims: p.idem, Scope: dedupeScope, Key: t + "#" + DedupeKey(env), TTL: dedupeTTL}
 	}
