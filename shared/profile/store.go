@@ -384,11 +384,15 @@ func (s *Store) sealFields(ctx context.Context, tenant string, f Fields) (Fields
 // applyFields sets the non-empty sealed fields when at is newer than the
 // fields applied before; it reports whether it did.
 func applyFields(p *Profile, sealed Fields, at time.Time) bool {
-	if p.FieldsAt != "" && ts(at) <= p.FieldsAt {
-		return false
-	}
+	// An older payload never overwrites a newer value, but it may fill a
+	// field the newer payloads did not carry: an order's embedded customer
+	// (often without names) can be processed before the customers/create
+	// it follows.
+	stale := p.FieldsAt != "" && ts(at) <= p.FieldsAt
+	changed := false
 	set := func(dst *string, v string) {
-		if v != "" {
+		if v != "" && (!stale || *dst == "") {
+			changed = changed || *dst != v
 			*dst = v
 		}
 	}
@@ -399,6 +403,9 @@ func applyFields(p *Profile, sealed Fields, at time.Time) bool {
 	set(&p.Address, sealed.Address)
 	set(&p.Tags, sealed.Tags)
 	set(&p.Currency, sealed.Currency)
+	if stale {
+		return changed
+	}
 	p.FieldsAt = ts(at)
 	return true
 }
