@@ -344,11 +344,11 @@ func (s *Service) Erase(ctx context.Context, tenant, id, actorID, ip string) (Er
 	}
 	rep := Erasure{CustomerID: id, MergedProfiles: []string{}}
 	var keys []store.Key
-	todo := []string{id}
+	pending := []string{id}
 	seen := map[string]bool{}
-	for len(todo) > 0 && len(seen) <= maxMergeDepth*4 {
-		cid := todo[0]
-		todo = todo[1:]
+	for len(pending) > 0 && len(seen) <= maxMergeDepth*4 {
+		cid := pending[0]
+		pending = pending[1:]
 		if seen[cid] {
 			continue
 		}
@@ -372,7 +372,7 @@ func (s *Service) Erase(ctx context.Context, tenant, id, actorID, ip string) (Er
 				}
 			}
 			if strings.HasPrefix(sk, "MERGE#") {
-				todo = append(todo, mergedID(sk))
+				pending = append(pending, mergedID(sk))
 			}
 		}
 		members, err := s.membershipKeys(ctx, tenant, cid)
