@@ -160,15 +160,42 @@ async function loadCustomer(id) {
       dl.append(el("dt", k), el("dd", v ?? "–"));
     }
     panel.append(dl);
+    if ((c.consent || []).length) {
+      panel.append(el("h4", "Consent"));
+      const ul = el("ul");
+      for (const k of c.consent) ul.append(el("li", `${k.channel}: ${k.state.replace("_", " ")}${k.updatedAt ? " since " + date(k.updatedAt) : ""}`));
+      panel.append(ul);
+    }
     const timeline = c.timeline || [];
     if (timeline.length) {
       panel.append(el("h4", "Timeline"));
       const ul = el("ul");
-      for (const t of timeline.slice(0, 50)) ul.append(el("li", `${date(t.at)} · ${t.kind} · ${t.summary || ""}`));
+      for (const t of timeline.slice(0, 50)) ul.append(el("li", `${date(t.at)} · ${summarize(t)}`));
       panel.append(ul);
     }
   } catch (e) {
     panel.replaceChildren(el("p", e.message, "error"));
+  }
+}
+
+// summarize says in a few words what a timeline entry ({kind, at, data}) was.
+function summarize(t) {
+  const d = t.data || {};
+  const cents = (v) => money((v || 0) / 100);
+  const lines = (d.lines || []).map((l) => l.title).filter(Boolean).join(", ");
+  switch (t.kind) {
+    case "order":
+      return `order ${d.name || d.orderId || ""} · ${cents(d.countedCents ?? d.totalCents)} · ${d.financialStatus || ""}${lines ? " · " + lines : ""}`;
+    case "checkout":
+      return `checkout ${d.abandonedAt ? "abandoned" : "started"} · ${cents(d.totalCents)}${lines ? " · " + lines : ""}`;
+    case "event":
+      return `${d.channel || "web"} ${String(d.type || "event").replaceAll("_", " ")}${d.properties && d.properties.title ? " · " + d.properties.title : ""}`;
+    case "consent":
+      return `${d.channel} consent ${String(d.state || "").replace("_", " ")} (${d.source || "unknown source"})`;
+    case "message":
+      return `${d.channel || "message"} ${d.status || ""}`;
+    default:
+      return t.kind;
   }
 }
 
@@ -199,7 +226,7 @@ async function loadAudit() {
     const page = await api("GET", "/v1/audit");
     for (const a of page.items || []) {
       const tr = el("tr");
-      tr.append(el("td", new Date(a.at).toLocaleString()), el("td", a.action), el("td", a.actor || a.actorEmail || "–"), el("td", a.detail || ""));
+      tr.append(el("td", new Date(a.at).toLocaleString()), el("td", a.action), el("td", a.actorEmail || a.actorId || "system"), el("td", a.detail || ""));
       rows.append(tr);
     }
   } catch (e) {
