@@ -8,21 +8,14 @@ import (
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
 	"github.com/pulsehub/pulsehub/shared/audit"
-	"github.com/pulsehub/pulsehub/shared/catalog"
 	"github.com/pulsehub/pulsehub/shared/logging"
-	"github.com/pulsehub/pulsehub/shared/store"
-	"github.com/pulsehub/pulsehub/shared/testenv"
+	"github.com/pulsehub/pulsehub/shared/store/storetest"
 )
 
 func TestRecordList(t *testing.T) {
 	ctx := context.Background()
-	db := testenv.DynamoDB(t)
-	name := testenv.Name(t, "audit")
-	if err := store.Provision(ctx, db, catalog.System().Table, name); err != nil {
-		t.Fatal(err)
-	}
 	now := time.Date(2026, 3, 31, 23, 59, 0, 0, time.UTC)
-	l := audit.New(store.New(db, name, []byte("c")), func() time.Time { return now }, slog.New(slog.DiscardHandler))
+	l := audit.New(storetest.Table(t, "audit"), func() time.Time { return now }, slog.New(slog.DiscardHandler))
 	rctx := logging.With(ctx, logging.RequestID("req-1"))
 	for i, action := range []string{audit.Login, audit.LoginFailed, audit.CustomerErased} {
 		if err := l.Record(rctx, "t1", audit.Entry{Action: action, At: now.Add(time.Duration(i) * time.Second), Target: "x"}); err != nil {

@@ -19,7 +19,7 @@ import (
 	"github.com/pulsehub/pulsehub/shared/pii"
 	"github.com/pulsehub/pulsehub/shared/profile"
 	"github.com/pulsehub/pulsehub/shared/store"
-	"github.com/pulsehub/pulsehub/shared/testenv"
+	"github.com/pulsehub/pulsehub/shared/store/storetest"
 )
 
 type recorder struct{ events []bus.Event }
@@ -42,12 +42,7 @@ type harness struct {
 
 func newHarness(t *testing.T) harness {
 	ctx := context.Background()
-	db := testenv.DynamoDB(t)
-	name := testenv.Name(t, "ingest")
-	if err := store.Provision(ctx, db, catalog.System().Table, name); err != nil {
-		t.Fatal(err)
-	}
-	tbl := store.New(db, name, []byte("c"))
+	tbl := storetest.Table(t, "ingest")
 	c, err := pii.New(ctx, "file:"+t.TempDir(), tbl, nil, time.Now)
 	if err != nil {
 		t.Fatal(err)

@@ -17,12 +17,11 @@ import (
 	"github.com/pulsehub/pulsehub/shared/apperr"
 	"github.com/pulsehub/pulsehub/shared/audit"
 	"github.com/pulsehub/pulsehub/shared/auth"
-	"github.com/pulsehub/pulsehub/shared/catalog"
 	"github.com/pulsehub/pulsehub/shared/httpapi"
 	"github.com/pulsehub/pulsehub/shared/integration"
 	"github.com/pulsehub/pulsehub/shared/pii"
 	"github.com/pulsehub/pulsehub/shared/store"
-	"github.com/pulsehub/pulsehub/shared/testenv"
+	"github.com/pulsehub/pulsehub/shared/store/storetest"
 )
 
 type env struct {
@@ -35,11 +34,7 @@ type env struct {
 func newEnv(t *testing.T) env {
 	t.Helper()
 	ctx := context.Background()
-	db := testenv.DynamoDB(t)
-	name := testenv.Name(t, "integ")
-	if err := store.Provision(ctx, db, catalog.System().Table, name); err != nil {
-		t.Fatal(err)
-	}
+	db, name := storetest.Provision(t, "integ")
 	tbl := store.New(db, name, []byte("c"))
 	c, err := pii.New(ctx, "file:"+t.TempDir(), tbl, nil, nil)
 	if err != nil {

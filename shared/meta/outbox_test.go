@@ -5,22 +5,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pulsehub/pulsehub/shared/catalog"
 	"github.com/pulsehub/pulsehub/shared/meta"
 	"github.com/pulsehub/pulsehub/shared/store"
-	"github.com/pulsehub/pulsehub/shared/testenv"
+	"github.com/pulsehub/pulsehub/shared/store/storetest"
 )
 
 // An event added again — before or after it was sent and removed — is
 // queued once; events without an id or of another kind are refused.
 func TestOutboxAddIsIdempotentAcrossSends(t *testing.T) {
 	ctx := context.Background()
-	db := testenv.DynamoDB(t)
-	name := testenv.Name(t, "meta")
-	if err := store.Provision(ctx, db, catalog.System().Table, name); err != nil {
-		t.Fatal(err)
-	}
-	ob := meta.NewOutbox(store.New(db, name, []byte("k")))
+	ob := meta.NewOutbox(storetest.Table(t, "meta"))
 	at := time.Now().Add(-time.Hour)
 	e1, e2 := event(1, at), event(2, at)
 	for i, want := range []bool{true, false} {

@@ -22,17 +22,13 @@ import (
 	"github.com/pulsehub/pulsehub/shared/catalog"
 	"github.com/pulsehub/pulsehub/shared/pii"
 	"github.com/pulsehub/pulsehub/shared/store"
+	"github.com/pulsehub/pulsehub/shared/store/storetest"
 	"github.com/pulsehub/pulsehub/shared/testenv"
 )
 
 func newTable(t *testing.T) *store.Table {
 	t.Helper()
-	db := testenv.DynamoDB(t)
-	name := testenv.Name(t, "pii")
-	if err := store.Provision(context.Background(), db, catalog.System().Table, name); err != nil {
-		t.Fatal(err)
-	}
-	return store.New(db, name, []byte("cursor"))
+	return storetest.Table(t, "pii")
 }
 
 func newFileCipher(t *testing.T, tbl *store.Table, dir string) *pii.Cipher {

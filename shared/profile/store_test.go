@@ -5,23 +5,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pulsehub/pulsehub/shared/catalog"
 	"github.com/pulsehub/pulsehub/shared/pii"
 	"github.com/pulsehub/pulsehub/shared/profile"
 	"github.com/pulsehub/pulsehub/shared/store"
-	"github.com/pulsehub/pulsehub/shared/testenv"
+	"github.com/pulsehub/pulsehub/shared/store/storetest"
 )
 
 // newStore provisions a fresh table and a file-keyed cipher.
 func newStore(t *testing.T) (*profile.Store, *store.Table) {
 	t.Helper()
 	ctx := context.Background()
-	db := testenv.DynamoDB(t)
-	name := testenv.Name(t, "profile")
-	if err := store.Provision(ctx, db, catalog.System().Table, name); err != nil {
-		t.Fatal(err)
-	}
-	tbl := store.New(db, name, []byte("test-cursor"))
+	tbl := storetest.Table(t, "profile")
 	c, err := pii.New(ctx, "file:"+t.TempDir(), tbl, nil, time.Now)
 	if err != nil {
 		t.Fatal(err)

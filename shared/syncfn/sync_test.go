@@ -22,7 +22,7 @@ import (
 	"github.com/pulsehub/pulsehub/shared/queue"
 	"github.com/pulsehub/pulsehub/shared/shopify"
 	"github.com/pulsehub/pulsehub/shared/store"
-	"github.com/pulsehub/pulsehub/shared/testenv"
+	"github.com/pulsehub/pulsehub/shared/store/storetest"
 )
 
 type fakeSettings map[string]integration.Settings // tenant/name
@@ -94,13 +94,7 @@ func customer(i int, updated time.Time) shopify.Customer {
 
 func setup(t *testing.T) env {
 	t.Helper()
-	ctx := context.Background()
-	db := testenv.DynamoDB(t)
-	name := testenv.Name(t, "sync")
-	if err := store.Provision(ctx, db, catalog.System().Table, name); err != nil {
-		t.Fatal(err)
-	}
-	table := store.New(db, name, []byte("k"))
+	table := storetest.Table(t, "sync")
 	shop := sandbox.NewShopifyAdmin(nil)
 	shop.RestoreRate = 1e6 // pacing is tested in shared/shopify
 	shop.AddShop("t.myshopify.com", "tok")

@@ -7,22 +7,15 @@ import (
 	"time"
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
-	"github.com/pulsehub/pulsehub/shared/catalog"
 	"github.com/pulsehub/pulsehub/shared/integration"
 	"github.com/pulsehub/pulsehub/shared/pii"
-	"github.com/pulsehub/pulsehub/shared/store"
-	"github.com/pulsehub/pulsehub/shared/testenv"
+	"github.com/pulsehub/pulsehub/shared/store/storetest"
 	"github.com/pulsehub/pulsehub/shared/webhook"
 )
 
 func TestIntegrationDirectory(t *testing.T) {
 	ctx := context.Background()
-	db := testenv.DynamoDB(t)
-	name := testenv.Name(t, "webhook")
-	if err := store.Provision(ctx, db, catalog.System().Table, name); err != nil {
-		t.Fatal(err)
-	}
-	tbl := store.New(db, name, []byte("c"))
+	tbl := storetest.Table(t, "webhook")
 	c, err := pii.New(ctx, "file:"+t.TempDir(), tbl, nil, time.Now)
 	if err != nil {
 		t.Fatal(err)

@@ -17,18 +17,13 @@ import (
 	"github.com/pulsehub/pulsehub/shared/catalog"
 	"github.com/pulsehub/pulsehub/shared/local/gateway"
 	"github.com/pulsehub/pulsehub/shared/store"
-	"github.com/pulsehub/pulsehub/shared/testenv"
+	"github.com/pulsehub/pulsehub/shared/store/storetest"
 	"github.com/pulsehub/pulsehub/shared/wsapi"
 )
 
 func newTable(t *testing.T) *store.Table {
 	t.Helper()
-	db := testenv.DynamoDB(t)
-	name := testenv.Name(t, "wsapi")
-	if err := store.Provision(context.Background(), db, catalog.System().Table, name); err != nil {
-		t.Fatal(err)
-	}
-	return store.New(db, name, []byte("test"))
+	return storetest.Table(t, "wsapi")
 }
 
 func TestConnectionStore(t *testing.T) {
