@@ -326,3 +326,42 @@ func TestLongKeysAreHashed(t *testing.T) {
 		t.Fatalf("key %+v", k2)
 	}
 }
+
+// TestCompleteAll: held claims (written, as their holders would, with
+// their effect) are completed together, including more than one batch
+// write's worth, and read back as Done with their results kept.
+func TestCompleteAll(t *testing.T) {
+	t.Parallel()
+	tb := newTable(t)
+	ctx := testCtx(t)
+	s := idem.New(tb, time.Now)
+	if err := s.CompleteAll(ctx, nil, time.Hour); err != nil {
+		t.Fatalf("no claims: %v", err)
+	}
+	var holds []idem.Hold
+	for i := range 30 {
+		h, err := s.Hold("ingest", fmt.Sprintf("k%d", i), time.Hour, []byte(fmt.Sprint(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tb.Put(ctx, h.Record, h.Free); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.State(h.Record); got != idem.Busy {
+			t.Fatalf("a fresh hold reads as %v, want Busy", got)
+		}
+		holds = append(holds, h)
+	}
+	if err := s.CompleteAll(ctx, holds, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		r, err := record(t, tb, "ingest", fmt.Sprintf("k%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.State(r) != idem.Done || string(r.Result) != fmt.Sprint(i) || r.Owner != "" {
+			t.Errorf("claim %d after CompleteAll: state %v, result %q, owner %q", i, s.State(r), r.Result, r.Owner)
+		}
+	}
+}

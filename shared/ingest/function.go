@@ -63,7 +63,9 @@ func NewFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
 		if err := json.Unmarshal(raw, &e); err != nil {
 			return nil, fmt.Errorf("ingest: event is neither an SQS batch nor a scheduled event: %w", err)
 		}
-		res, err := h(ctx, e)
+		bctx, finish := p.WithBatch(ctx)
+		res, err := h(bctx, e)
+		finish()
 		sw.maybe(ctx, time.Now())
 		return res, err
 	}, nil

@@ -141,4 +141,44 @@ func TestOrderRequests(t *testing.T) {
 	if created != 3 {
 		t.Fatalf("order.created published %d times for 3 orders", created)
 	}
+
+	// A queue batch (WithBatch, as the function runs it): each order costs
+	// its read and its transaction, and the batch's claims are completed
+	// together in one write at the end.
+	// (One order first: the order after the lost response resolves the
+	// customer again, as any instance's first order of a customer does.)
+	const batchOrders = 10
+	if err := p.Process(ctx, env("orders/create", "c4", order(4), nil)); err != nil {
+		t.Fatal(err)
+	}
+	cnt.take()
+	bctx, finish := p.WithBatch(ctx)
+	for i := range batchOrders {
+		if err := p.Process(bctx, env("orders/create", fmt.Sprintf("b%d", i), order(10+i), nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	finish()
+	n, ops = cnt.take()
+	t.Logf("a batch of %d orders: %d requests (%s)", batchOrders, n, ops)
+	if want := 2*batchOrders + 1; n > want {
+		t.Errorf("a batch of %d orders: %d DynamoDB requests, want at most %d (%s)", batchOrders, n, want, ops)
+	}
+	// Completed: every redelivery is recognised by its read alone and
+	// nothing is published again.
+	before := len(rec.events)
+	for i := range batchOrders {
+		if err := p.Process(ctx, env("orders/create", fmt.Sprintf("b%d", i), order(10+i), nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, ops := cnt.take(); n != batchOrders {
+		t.Errorf("redelivering the batch: %d requests, want %d reads (%s)", n, batchOrders, ops)
+	}
+	if len(rec.events) != before {
+		t.Errorf("redelivering a completed batch published %d events", len(rec.events)-before)
+	}
+	if pr, err := ps.Profile(ctx, "t1", r.CustomerID); err != nil || pr.OrdersCount != 4+batchOrders {
+		t.Fatalf("after the batch: %d orders (%v), want %d", pr.OrdersCount, err, 4+batchOrders)
+	}
 }
