@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -134,8 +135,30 @@ func BenchmarkHTTPRoundTrip100(b *testing.B) {
 		return []byte(`{"statusCode":200,"headers":{"content-type":"application/json"},"body":"{\"ok\":true}"}`), nil
 	})
 	_, srv := startGateway(b, inv, Limits{})
-	client := &http.Client{Transport: &http.Transport{MaxIdleConns: clients, MaxIdleConnsPerHost: clients}}
+	closedLoop(b, clients, srv.URL+"/v1/me")
+	inv.mu.Lock()
+	inv.calls = nil
+	inv.mu.Unlock()
+}
 
+// BenchmarkNetHTTPFloor100 is the floor under the gateway's figures: the
+// same 100 clients against a bare net/http handler with a fixed answer (no
+// event, no function), on the same cores.
+func BenchmarkNetHTTPFloor100(b *testing.B) {
+	const clients = 100
+	raiseFileLimit(b, 4*clients+256)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"ok":true}`)
+	}))
+	b.Cleanup(srv.Close)
+	closedLoop(b, clients, srv.URL+"/v1/me")
+}
+
+// closedLoop has clients goroutines GET url back to back, b.N requests in
+// all, and reports the p50 and p99 latency.
+func closedLoop(b *testing.B, clients int, url string) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: clients, MaxIdleConnsPerHost: clients}}
 	var next atomic.Int64
 	latencies := make([]time.Duration, b.N)
 	var failed atomic.Int64
@@ -149,7 +172,7 @@ func BenchmarkHTTPRoundTrip100(b *testing.B) {
 					return
 				}
 				start := time.Now()
-				res, err := client.Get(srv.URL + "/v1/me")
+				res, err := client.Get(url)
 				if err != nil {
 					failed.Add(1)
 					continue
@@ -168,9 +191,6 @@ func BenchmarkHTTPRoundTrip100(b *testing.B) {
 	if n := failed.Load(); n > 0 {
 		b.Fatalf("%d requests failed", n)
 	}
-	inv.mu.Lock()
-	inv.calls = nil
-	inv.mu.Unlock()
 	slices.Sort(latencies)
 	pct := func(p float64) float64 {
 		return float64(latencies[min(len(latencies)-1, int(p*float64(len(latencies))))].Microseconds()) / 1000
