@@ -570,17 +570,20 @@ func (h *Handler) sendgrid(ctx context.Context, r request) (events.APIGatewayV2H
 	if tenant == "" || sig == "" || ts == "" {
 		return events.APIGatewayV2HTTPResponse{}, errUnauthorized
 	}
+	// Freshness first: it is signed, so a replay cannot refresh it, and a
+	// stale request costs no directory read or ECDSA verification. The
+	// answer is the same for every tenant path, so it reveals nothing.
+	now := h.now().UTC()
+	triggered, err := CheckSendGridTimestamp(ts, now)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
 	creds, err := h.credentials(ctx, tenant)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	if !VerifySendGridKey(h.sendgridKey(creds.SendGridPublicKey), r.body, sig, ts) {
 		return events.APIGatewayV2HTTPResponse{}, errUnauthorized
-	}
-	now := h.now().UTC()
-	triggered := now
-	if sec, err := parseInt(ts); err == nil {
-		triggered = time.Unix(sec, 0).UTC()
 	}
 	// One envelope per POST: SendGrid retries the same batch, so the body
 	// hash dedupes retries; ingest keys each event by its sg_event_id.

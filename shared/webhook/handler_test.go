@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -340,22 +341,81 @@ func TestTwilio(t *testing.T) {
 
 func TestSendGrid(t *testing.T) {
 	key, pub := newSendGridKey(t)
-	h, q := newTestHandler(t, pub)
 	body := `[{"email":"ann@example.com","event":"open","sg_event_id":"e1","sg_message_id":"m1","timestamp":1740830400}]`
-	ev := func(sig string) events.APIGatewayV2HTTPRequest {
-		e := httpEvent("POST", "/webhooks/sendgrid/"+testTenant, body, map[string]string{
-			"X-Twilio-Email-Event-Webhook-Signature": sig, "X-Twilio-Email-Event-Webhook-Timestamp": "1740830401"})
-		e.PathParameters = map[string]string{"tenantId": testTenant}
-		return e
+	unix := func(d time.Duration) string { return strconv.FormatInt(fixedNow.Add(d).Unix(), 10) }
+	fresh := unix(time.Second)
+	tests := []struct {
+		name       string
+		ts         string // header value
+		signedTS   string // timestamp the signature covers ("": ts)
+		wantStatus int
+		wantDetail string // part of the problem detail
+	}{
+		{"fresh", fresh, "", 200, ""},
+		{"signed for another timestamp", fresh, unix(2 * time.Second), 401, "signature is missing or does not verify"},
+		{"just inside the age limit", unix(-SendGridMaxAge), "", 200, ""},
+		{"stale", unix(-SendGridMaxAge - time.Second), "", 401, "10m1s old; a signed SendGrid request older than 10m0s is refused as a possible replay"},
+		{"a day old", unix(-24 * time.Hour), "", 401, "24h0m0s old"},
+		{"just inside the skew limit", unix(SendGridMaxSkew), "", 200, ""},
+		{"future", unix(SendGridMaxSkew + time.Second), "", 401, "5m1s ahead of this server's clock"},
+		{"milliseconds", strconv.FormatInt(fixedNow.UnixMilli(), 10), "", 401, "ahead of this server's clock"},
+		{"malformed", "yesterday", "", 401, `"yesterday" is not a Unix time in seconds`},
+		{"signed minus", "-" + fresh, "", 401, "is not a Unix time in seconds"},
+		{"decimal", fresh + ".5", "", 401, "is not a Unix time in seconds"},
+		{"too long", strings.Repeat("9", 40), "", 401, "is not a Unix time in seconds"},
+		{"missing", "", "", 401, "signature is missing or does not verify"},
 	}
-	if res := invoke(t, h, ev(signSendGrid(t, key, []byte(body), "1740830401"))); res.StatusCode != 200 {
-		t.Fatalf("valid: %d %s", res.StatusCode, res.Body)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, q := newTestHandler(t, pub)
+			signed := tt.signedTS
+			if signed == "" {
+				signed = tt.ts
+			}
+			ev := httpEvent("POST", "/webhooks/sendgrid/"+testTenant, body, map[string]string{
+				"X-Twilio-Email-Event-Webhook-Signature": signSendGrid(t, key, []byte(body), signed), "X-Twilio-Email-Event-Webhook-Timestamp": tt.ts})
+			ev.PathParameters = map[string]string{"tenantId": testTenant}
+			res := invoke(t, h, ev)
+			if res.StatusCode != tt.wantStatus {
+				t.Fatalf("status %d, want %d: %s", res.StatusCode, tt.wantStatus, res.Body)
+			}
+			envs := q.envelopes(t)
+			if tt.wantStatus != 200 {
+				if len(envs) != 0 {
+					t.Fatalf("refused request enqueued %d envelopes", len(envs))
+				}
+				var p struct {
+					Status int    `json:"status"`
+					Detail string `json:"detail"`
+				}
+				if err := json.Unmarshal([]byte(res.Body), &p); err != nil || res.Headers["Content-Type"] != "application/problem+json" || p.Status != tt.wantStatus {
+					t.Fatalf("problem %v %s: %v", res.Headers, res.Body, err)
+				}
+				if !strings.Contains(p.Detail, tt.wantDetail) {
+					t.Fatalf("detail %q, want it to contain %q", p.Detail, tt.wantDetail)
+				}
+				return
+			}
+			sec, _ := strconv.ParseInt(tt.ts, 10, 64)
+			if len(envs) != 1 || envs[0].Topic != TopicSendGrid || !envs[0].TriggeredAt.Equal(time.Unix(sec, 0)) || !envs[0].ReceivedAt.Equal(fixedNow) {
+				t.Fatalf("envelopes %+v", envs)
+			}
+		})
 	}
-	if res := invoke(t, h, ev(signSendGrid(t, key, []byte(body), "1740830402"))); res.StatusCode != 401 {
-		t.Fatalf("other timestamp: %d", res.StatusCode)
-	}
-	if envs := q.envelopes(t); len(envs) != 1 || envs[0].Topic != TopicSendGrid {
-		t.Fatalf("envelopes %+v", envs)
+}
+
+// A stale timestamp is refused before the tenant is looked up, with the
+// same answer for any tenant path.
+func TestSendGridStaleUnknownTenant(t *testing.T) {
+	key, pub := newSendGridKey(t)
+	h, _ := newTestHandler(t, pub)
+	ts := strconv.FormatInt(fixedNow.Add(-time.Hour).Unix(), 10)
+	for _, tenant := range []string{testTenant, "t-unknown"} {
+		ev := httpEvent("POST", "/webhooks/sendgrid/"+tenant, "[]", map[string]string{
+			"X-Twilio-Email-Event-Webhook-Signature": signSendGrid(t, key, []byte("[]"), ts), "X-Twilio-Email-Event-Webhook-Timestamp": ts})
+		if res := invoke(t, h, ev); res.StatusCode != 401 || !strings.Contains(res.Body, "1h0m0s old") {
+			t.Fatalf("%s: %d %s", tenant, res.StatusCode, res.Body)
+		}
 	}
 }
 

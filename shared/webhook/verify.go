@@ -8,9 +8,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/sendgrid/sendgrid-go/helpers/eventwebhook"
 	twilio "github.com/twilio/twilio-go/client"
+
+	"github.com/pulsehub/pulsehub/shared/apperr"
 )
 
 // VerifyShopify reports whether signature (the X-Shopify-Hmac-Sha256 header:
@@ -82,7 +85,9 @@ func VerifyTwilio(authToken, publicURL string, params map[string]string, signatu
 
 // VerifySendGrid checks SendGrid's signed event webhook: an ECDSA P-256
 // signature (base64 DER) over timestamp + raw body, with the public key shown
-// in SendGrid's settings (base64 DER SubjectPublicKeyInfo).
+// in SendGrid's settings (base64 DER SubjectPublicKeyInfo). It checks the
+// signature only: a captured request verifies forever, so a receiver also
+// needs CheckSendGridTimestamp.
 func VerifySendGrid(publicKey string, body []byte, signature, timestamp string) bool {
 	key, err := ParseSendGridKey(publicKey)
 	return err == nil && VerifySendGridKey(key, body, signature, timestamp)
@@ -108,11 +113,59 @@ func ParseSendGridKey(publicKey string) (key *ecdsa.PublicKey, err error) {
 	return key, err
 }
 
-// VerifySendGridKey is VerifySendGrid with a parsed key.
+// VerifySendGridKey is VerifySendGrid with a parsed key (signature only, as
+// VerifySendGrid).
 func VerifySendGridKey(key *ecdsa.PublicKey, body []byte, signature, timestamp string) bool {
 	if key == nil || signature == "" || timestamp == "" {
 		return false
 	}
 	ok, err := eventwebhook.VerifySignature(key, body, signature, timestamp)
 	return err == nil && ok
+}
+
+// The window in which a signed SendGrid request is accepted. SendGrid signs
+// X-Twilio-Email-Event-Webhook-Timestamp with the body but documents no
+// tolerance, so this follows the usual webhook practice (Standard Webhooks,
+// Stripe: 5 minutes) with more room behind than ahead: a batch can wait in
+// SendGrid's queue and a cold start adds seconds, while a timestamp from the
+// future only comes from a skewed clock. A replay inside the window is
+// absorbed by ingest's dedupe (body hash, then sg_event_id, kept 7 days);
+// outside it, this check refuses it.
+const (
+	SendGridMaxAge  = 10 * time.Minute
+	SendGridMaxSkew = 5 * time.Minute
+)
+
+// TimestampHeaderSendGrid is the signed timestamp's header.
+const TimestampHeaderSendGrid = "X-Twilio-Email-Event-Webhook-Timestamp"
+
+// CheckSendGridTimestamp reads the signed timestamp (Unix seconds, digits
+// only) and refuses it, as apperr.Unauthorized with a detail saying why,
+// when it is malformed, older than SendGridMaxAge or more than
+// SendGridMaxSkew ahead of now. It returns the time the header states.
+func CheckSendGridTimestamp(ts string, now time.Time) (time.Time, error) {
+	sec, err := parseInt(ts)
+	if err != nil {
+		return time.Time{}, apperr.E(apperr.Unauthorized, "%s %q is not a Unix time in seconds", TimestampHeaderSendGrid, clip(ts, 32))
+	}
+	at := time.Unix(sec, 0).UTC()
+	// Times are compared, not durations: a far-off timestamp would
+	// saturate a Duration and could pass a sign flip.
+	switch {
+	case at.Before(now.Add(-SendGridMaxAge)):
+		return time.Time{}, apperr.E(apperr.Unauthorized, "%s %s is %s old; a signed SendGrid request older than %s is refused as a possible replay",
+			TimestampHeaderSendGrid, ts, now.Sub(at).Round(time.Second), SendGridMaxAge)
+	case at.After(now.Add(SendGridMaxSkew)):
+		return time.Time{}, apperr.E(apperr.Unauthorized, "%s %s is %s ahead of this server's clock (at most %s is accepted); check the clock",
+			TimestampHeaderSendGrid, ts, at.Sub(now).Round(time.Second), SendGridMaxSkew)
+	}
+	return at, nil
+}
+
+// clip shortens an echoed header value so a problem detail stays small.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

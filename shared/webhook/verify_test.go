@@ -11,7 +11,12 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"sort"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/pulsehub/pulsehub/shared/apperr"
 )
 
 // The Shopify and Meta vectors were computed outside Go, with
@@ -250,11 +255,132 @@ func FuzzVerifyTwilio(f *testing.F) {
 func FuzzVerifySendGrid(f *testing.F) {
 	f.Add(sgPublicKey, []byte(sgPayload), sgSignature, sgTimestamp)
 	f.Add(otherKeyB64, []byte("[]"), "MEUCIQ==", "1")
+	f.Add(sgPublicKey, []byte(sgPayload[2:]), sgSignature, sgTimestamp+sgPayload[:2])
+	example, err := ParseSendGridKey(sgPublicKey)
+	if err != nil {
+		f.Fatal(err)
+	}
+	own, ownPub := newSendGridKey(f)
 	f.Fuzz(func(t *testing.T, key string, body []byte, sig, ts string) {
-		if VerifySendGrid(key, body, sig, ts) && (key != sgPublicKey || string(body) != sgPayload || ts != sgTimestamp) {
-			// A forged acceptance would need a broken ECDSA; flag anything
-			// other than the published example.
-			t.Logf("accepted key=%q ts=%q", key, ts)
+		if VerifySendGrid(key, body, sig, ts) {
+			// Only SendGrid's published example is signed by a key we do
+			// not hold. The signature covers timestamp+body as one string,
+			// so a different split of the same bytes verifies too (the
+			// freshness check's digits-only timestamp limits that).
+			k, err := ParseSendGridKey(key)
+			if err != nil || !k.Equal(example) || ts+string(body) != sgTimestamp+sgPayload {
+				t.Fatalf("accepted key=%q ts=%q body=%q", key, ts, body)
+			}
+		}
+		if ts != "" && !VerifySendGrid(ownPub, body, signSendGrid(t, own, body, ts), ts) {
+			t.Fatalf("own signature rejected for ts=%q body=%q", ts, body)
+		}
+	})
+}
+
+func FuzzParseSendGridKey(f *testing.F) {
+	f.Add(sgPublicKey)
+	f.Add(otherKeyB64)
+	f.Add("AAAA")
+	f.Add("-----BEGIN PUBLIC KEY-----\n" + sgPublicKey + "\n-----END PUBLIC KEY-----")
+	f.Fuzz(func(t *testing.T, s string) {
+		k, err := ParseSendGridKey(s) // must not panic, whatever the key type
+		if err != nil {
+			if k != nil {
+				t.Fatal("key returned with an error")
+			}
+			return
+		}
+		// What parses is a usable ECDSA key that survives a round trip
+		// through the settings' encoding.
+		der, err := x509.MarshalPKIXPublicKey(k)
+		if err != nil {
+			t.Fatalf("parsed %q into a key that does not encode: %v", s, err)
+		}
+		again, err := ParseSendGridKey(base64.StdEncoding.EncodeToString(der))
+		if err != nil || !again.Equal(k) {
+			t.Fatalf("round trip of %q: %v", s, err)
+		}
+	})
+}
+
+func TestCheckSendGridTimestamp(t *testing.T) {
+	now := time.Unix(1740830400, 0)
+	for _, tt := range []struct {
+		ts string
+		ok bool
+	}{
+		{"1740830400", true},
+		{"1740829800", true},  // exactly SendGridMaxAge old
+		{"1740829799", false}, // a second more
+		{"1740830700", true},  // exactly SendGridMaxSkew ahead
+		{"1740830701", false},
+		{"0", false},
+		{"999999999999999999", false}, // far future: a Duration would saturate
+		{"1740830400000", false},      // milliseconds
+		{"+1740830400", false},
+		{" 1740830400", false},
+		{"", false},
+	} {
+		at, err := CheckSendGridTimestamp(tt.ts, now)
+		if (err == nil) != tt.ok {
+			t.Errorf("%q: err %v, want ok=%v", tt.ts, err, tt.ok)
+			continue
+		}
+		if err != nil && (apperr.KindOf(err) != apperr.Unauthorized || !strings.Contains(apperr.Message(err), TimestampHeaderSendGrid)) {
+			t.Errorf("%q: error %v does not name the header as unauthorized", tt.ts, err)
+		}
+		if err == nil && strconv.FormatInt(at.Unix(), 10) != tt.ts {
+			t.Errorf("%q read as %s", tt.ts, at)
+		}
+	}
+}
+
+func FuzzCheckSendGridTimestamp(f *testing.F) {
+	f.Add("1740830401", int64(1740830400), int64(0))
+	f.Add("1740829799", int64(1740830400), int64(-600))
+	f.Add("999999999999999999", int64(1740830400), int64(300))
+	f.Add("-1", int64(0), int64(-1))
+	f.Fuzz(func(t *testing.T, ts string, nowSec, offset int64) {
+		nowSec = max(0, min(nowSec, 1<<40)) // a clock somewhere before year 36000
+		now := time.Unix(nowSec, 0)
+		at, err := CheckSendGridTimestamp(ts, now)
+		if err != nil {
+			if apperr.KindOf(err) != apperr.Unauthorized || apperr.Message(err) == "" {
+				t.Fatalf("%q: error %v", ts, err)
+			}
+		} else {
+			sec, perr := strconv.ParseInt(ts, 10, 64)
+			if perr != nil || strings.ContainsAny(ts, "+-") || !at.Equal(time.Unix(sec, 0)) {
+				t.Fatalf("accepted %q as %s", ts, at)
+			}
+			if at.Before(now.Add(-SendGridMaxAge)) || at.After(now.Add(SendGridMaxSkew)) {
+				t.Fatalf("accepted %q: %s is outside the window around %s", ts, at, now)
+			}
+		}
+		// Any second inside the window is accepted, and read back exactly.
+		window := int64((SendGridMaxAge + SendGridMaxSkew) / time.Second)
+		in := nowSec - int64(SendGridMaxAge/time.Second) + ((offset%(window+1))+window+1)%(window+1)
+		if in < 0 {
+			return
+		}
+		got, err := CheckSendGridTimestamp(strconv.FormatInt(in, 10), now)
+		if err != nil || got.Unix() != in {
+			t.Fatalf("in-window %d (now %d) refused: %v", in, nowSec, err)
+		}
+	})
+}
+
+func FuzzMetaHandshake(f *testing.F) {
+	f.Add("subscribe", "demo-verify-token", "1158201444", "demo-verify-token")
+	f.Add("subscribe", "", "1", "")
+	f.Add("unsubscribe", "t", "1", "t")
+	f.Fuzz(func(t *testing.T, mode, token, challenge, want string) {
+		q := map[string]string{"hub.mode": mode, "hub.verify_token": token, "hub.challenge": challenge}
+		got, ok := MetaHandshake(q, want)
+		shouldPass := want != "" && mode == "subscribe" && challenge != "" && token == want
+		if ok != shouldPass || (ok && got != challenge) || (!ok && got != "") {
+			t.Fatalf("MetaHandshake(mode=%q token=%q challenge=%q, want %q) = %q,%v", mode, token, challenge, want, got, ok)
 		}
 	})
 }
