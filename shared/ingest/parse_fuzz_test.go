@@ -149,7 +149,7 @@ func FuzzParseCustomer(f *testing.F) {
 	f.Add([]byte(`{"id":78,"phone":"+15551230000"}`))
 	f.Add([]byte(`{"email":"x@y"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		c, err := parseCustomer(fuzzEnv(SourceShopify, "customers/update", body))
+		c, cs, err := parseCustomer(fuzzEnv(SourceShopify, "customers/update", body))
 		if err != nil {
 			mustInvalid(t, err)
 			return
@@ -157,6 +157,7 @@ func FuzzParseCustomer(f *testing.F) {
 		if c.ID == 0 {
 			t.Fatal("accepted a customer without id")
 		}
+		checkConsents(t, cs)
 		id := customerIdentity(&c, "", "")
 		if id.ShopifyID == "" {
 			t.Fatalf("identity %+v", id)

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -232,32 +233,21 @@ func (p *Processor) shopify(ctx context.Context, env Envelope) error {
 		}
 		return err
 	case "customers/create", "customers/update":
-		c, err := parseCustomer(env)
+		c, cs, err := parseCustomer(env)
 		if err != nil {
 			return err
 		}
-		return p.customer(ctx, env, c)
+		return p.customer(ctx, env, c, cs)
 	case "customers/email_marketing_consent_update", "customers/marketing_consent_update":
-		var b struct {
-			CustomerID   int64                     `json:"customer_id"`
-			ID           int64                     `json:"id"`
-			EmailAddress string                    `json:"email_address"`
-			Phone        string                    `json:"phone"`
-			Email        *shopify.MarketingConsent `json:"email_marketing_consent"`
-			SMS          *shopify.MarketingConsent `json:"sms_marketing_consent"`
-		}
-		if err := json.Unmarshal(env.Body, &b); err != nil {
-			return invalid(env, err)
-		}
-		id := b.CustomerID
-		if id == 0 {
-			id = b.ID
-		}
-		r, err := p.profiles.Resolve(ctx, t, customerIdentity(&shopify.Customer{ID: id}, b.EmailAddress, b.Phone))
+		id, cs, err := parseConsentUpdate(env)
 		if err != nil {
 			return err
 		}
-		return p.consents(ctx, env, r.CustomerID, b.Email, b.SMS)
+		r, err := p.profiles.Resolve(ctx, t, id)
+		if err != nil {
+			return err
+		}
+		return p.consents(ctx, env, r.CustomerID, cs)
 	case "checkouts/create", "checkouts/update":
 		id, cs, err := parseCheckout(env)
 		if err != nil {
@@ -371,13 +361,100 @@ func parseRefund(env Envelope) (shopify.Refund, int64, error) {
 	return r, cents, err
 }
 
-// parseCustomer reads a customers/create or customers/update payload.
-func parseCustomer(env Envelope) (shopify.Customer, error) {
+// parseCustomer reads a customers/create or customers/update payload and
+// the marketing consent it states.
+func parseCustomer(env Envelope) (shopify.Customer, []channelConsent, error) {
 	var c shopify.Customer
 	if err := json.Unmarshal(env.Body, &c); err != nil || c.ID == 0 {
-		return c, invalid(env, fmt.Errorf("customer: %v (id %d)", err, c.ID))
+		return c, nil, invalid(env, fmt.Errorf("customer: %v (id %d)", err, c.ID))
 	}
-	return c, nil
+	cs, err := shopifyConsents(env, c.EmailMarketingConsent, c.SMSMarketingConsent)
+	return c, cs, err
+}
+
+// parseConsentUpdate reads a customers/email_marketing_consent_update
+// ({customer_id, email_address, email_marketing_consent}) or
+// customers/marketing_consent_update ({id, phone, sms_marketing_consent})
+// payload: who it is about and the consent it states.
+func parseConsentUpdate(env Envelope) (profile.Identity, []channelConsent, error) {
+	var b struct {
+		CustomerID   int64                     `json:"customer_id"`
+		ID           int64                     `json:"id"`
+		EmailAddress string                    `json:"email_address"`
+		Phone        string                    `json:"phone"`
+		Email        *shopify.MarketingConsent `json:"email_marketing_consent"`
+		SMS          *shopify.MarketingConsent `json:"sms_marketing_consent"`
+	}
+	if err := json.Unmarshal(env.Body, &b); err != nil {
+		return profile.Identity{}, nil, invalid(env, err)
+	}
+	id := b.CustomerID
+	if id == 0 {
+		id = b.ID
+	}
+	who := customerIdentity(&shopify.Customer{ID: id}, strings.TrimSpace(b.EmailAddress), strings.TrimSpace(b.Phone))
+	if who == (profile.Identity{}) {
+		return who, nil, invalid(env, errors.New("consent update names no customer (no customer_id, id, email_address or phone)"))
+	}
+	cs, err := shopifyConsents(env, b.Email, b.SMS)
+	return who, cs, err
+}
+
+// channelConsent is one channel's consent as a Shopify payload states it.
+type channelConsent struct {
+	Channel string // email, sms
+	State   string // one of profile's consent states
+	Detail  string // Shopify's opt_in_level
+	At      time.Time
+}
+
+// shopifyConsents reads email and SMS marketing consent, email first. A
+// channel the payload says nothing about (absent, or a null state, as in
+// Shopify's sample payloads) is left out; a state outside Shopify's
+// documented set is invalid rather than stored as it came.
+func shopifyConsents(env Envelope, email, sms *shopify.MarketingConsent) ([]channelConsent, error) {
+	var out []channelConsent
+	for _, c := range []struct {
+		channel string
+		mc      *shopify.MarketingConsent
+	}{{"email", email}, {"sms", sms}} {
+		if c.mc == nil || strings.TrimSpace(c.mc.State) == "" {
+			continue
+		}
+		state, err := consentState(c.mc.State)
+		if err != nil {
+			return nil, apperr.Wrap(apperr.Invalid, err, "%s %s: %s marketing consent state %q is not one Shopify documents", env.Source, env.Topic, c.channel, c.mc.State)
+		}
+		at := env.TriggeredAt
+		if c.mc.ConsentUpdatedAt != nil && !c.mc.ConsentUpdatedAt.IsZero() {
+			at = *c.mc.ConsentUpdatedAt
+		}
+		out = append(out, channelConsent{Channel: c.channel, State: state, Detail: c.mc.OptInLevel, At: at})
+	}
+	return out, nil
+}
+
+// consentState maps Shopify's marketing state (REST lower case, GraphQL
+// upper case) to profile's consent states.
+func consentState(s string) (string, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "subscribed":
+		return profile.Subscribed, nil
+	case "not_subscribed":
+		return profile.NotSubscribed, nil
+	case "unsubscribed":
+		return profile.Unsubscribed, nil
+	case "pending":
+		return profile.Pending, nil
+	case "redacted":
+		// The customer's data was erased in Shopify: never market again.
+		return profile.Unsubscribed, nil
+	case "invalid":
+		// Shopify cannot market to the address either; there is no
+		// opt-in to rely on, and no opt-out was stated.
+		return profile.NotSubscribed, nil
+	}
+	return "", errors.New("unknown marketing state")
 }
 
 // parseCheckout reads a checkout payload and who it belongs to (a zero
@@ -457,7 +534,7 @@ func (p *Processor) customerFields(ctx context.Context, t, cid string, c shopify
 	return err
 }
 
-func (p *Processor) customer(ctx context.Context, env Envelope, c shopify.Customer) error {
+func (p *Processor) customer(ctx context.Context, env Envelope, c shopify.Customer, cs []channelConsent) error {
 	r, err := p.profiles.Resolve(ctx, env.Tenant, customerIdentity(&c, "", ""))
 	if err != nil {
 		return err
@@ -465,26 +542,15 @@ func (p *Processor) customer(ctx context.Context, env Envelope, c shopify.Custom
 	if err := p.customerFields(ctx, env.Tenant, r.CustomerID, c); err != nil {
 		return err
 	}
-	if err := p.consents(ctx, env, r.CustomerID, c.EmailMarketingConsent, c.SMSMarketingConsent); err != nil {
+	if err := p.consents(ctx, env, r.CustomerID, cs); err != nil {
 		return err
 	}
 	return p.publish(ctx, env.Tenant, catalog.EventCustomerUpdated, "customer#"+r.CustomerID+"#"+env.ID, map[string]any{"customerId": r.CustomerID})
 }
 
-func (p *Processor) consents(ctx context.Context, env Envelope, cid string, email, sms *shopify.MarketingConsent) error {
-	for ch, c := range map[string]*shopify.MarketingConsent{"email": email, "sms": sms} {
-		if c == nil || c.State == "" {
-			continue
-		}
-		at := env.TriggeredAt
-		if c.ConsentUpdatedAt != nil {
-			at = *c.ConsentUpdatedAt
-		}
-		state := c.State
-		if state == "redacted" {
-			state = profile.Unsubscribed
-		}
-		if err := p.consent(ctx, env, cid, ch, state, c.OptInLevel, at); err != nil {
+func (p *Processor) consents(ctx context.Context, env Envelope, cid string, cs []channelConsent) error {
+	for _, c := range cs {
+		if err := p.consent(ctx, env, cid, c.Channel, c.State, c.Detail, c.At); err != nil {
 			return err
 		}
 	}
