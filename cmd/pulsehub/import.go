@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/pulsehub/pulsehub/shared/importer"
-	"github.com/pulsehub/pulsehub/shared/shopify"
 )
 
 // importCommand: pulsehub import orders FILE.csv --map ... --to URL --shop D --secret S
@@ -68,59 +66,6 @@ func importCommand() command {
 				return err
 			}
 			fmt.Fprintf(stdout, "sent %d webhooks in %.1fs\n", s.Sent.Load(), time.Since(start).Seconds())
-			return nil
-		},
-	}
-}
-
-// replayCommand re-signs and posts recorded Shopify webhooks (API Gateway
-// HTTP events like events/http-webhook-shopify-orders-create.json).
-func replayCommand() command {
-	return command{
-		summary: "replay recorded Shopify webhooks (events/http-webhook-shopify-*.json), signed with --secret",
-		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-			fs := newFlags("replay", "replay FILE.json... --secret WEBHOOK_SECRET [--to http://127.0.0.1:8080/webhooks/shopify]", stderr)
-			to := fs.String("to", "http://127.0.0.1:8080/webhooks/shopify", "where to post")
-			secret := fs.String("secret", "", "the shop's webhook secret")
-			files, err := parseInterspersed(fs, args)
-			if err != nil {
-				return err
-			}
-			if *secret == "" || len(files) == 0 {
-				return fmt.Errorf("need --secret and at least one event file")
-			}
-			var ds []shopify.Delivery
-			for _, path := range files {
-				b, err := os.ReadFile(path)
-				if err != nil {
-					return err
-				}
-				var ev struct {
-					Headers map[string]string `json:"headers"`
-					Body    string            `json:"body"`
-				}
-				if err := json.Unmarshal(b, &ev); err != nil || ev.Body == "" {
-					return fmt.Errorf("%s: not an API Gateway HTTP event with a body", path)
-				}
-				hd := map[string]string{}
-				for k, v := range ev.Headers {
-					hd[strings.ToLower(k)] = v
-				}
-				d := shopify.Delivery{Topic: hd["x-shopify-topic"], ShopDomain: hd["x-shopify-shop-domain"], WebhookID: hd["x-shopify-webhook-id"],
-					EventID: hd["x-shopify-event-id"], Body: []byte(ev.Body)}
-				if t, err := time.Parse(time.RFC3339Nano, hd["x-shopify-triggered-at"]); err == nil {
-					d.TriggeredAt = t
-				}
-				if d.Topic == "" || d.ShopDomain == "" || d.WebhookID == "" {
-					return fmt.Errorf("%s: X-Shopify-Topic, -Shop-Domain and -Webhook-Id headers are required", path)
-				}
-				ds = append(ds, d)
-			}
-			s := &importer.Sender{URL: *to, Secret: *secret, Concurrency: 4}
-			if err := s.Send(ctx, ds); err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "replayed %d webhooks\n", s.Sent.Load())
 			return nil
 		},
 	}
