@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -204,9 +205,9 @@ func ecommerceData(props map[string]any) *meta.CustomData {
 		if id == "" {
 			continue
 		}
-		q := int(propNumber(it, "quantity"))
-		if q <= 0 {
-			q = 1
+		q := 1
+		if f := propNumber(it, "quantity"); f >= 1 && f <= maxQuantity {
+			q = int(f)
 		}
 		cd.ContentIDs = append(cd.ContentIDs, id)
 		cd.Contents = append(cd.Contents, meta.Content{ID: id, Quantity: q, Price: propNumber(it, "price")})
@@ -230,19 +231,28 @@ func propString(m map[string]any, k string) string {
 	return ""
 }
 
+// propNumber reads a number or numeric string; 0 when absent or not
+// finite ("NaN", "1e400" parse, but JSON cannot encode them, and the outbox
+// stores the event as JSON).
 func propNumber(m map[string]any, k string) float64 {
+	var f float64
 	switch v := m[k].(type) {
 	case float64:
-		return v
+		f = v
 	case json.Number:
-		f, _ := v.Float64()
-		return f
+		f, _ = v.Float64()
 	case string:
-		f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		return f
+		f, _ = strconv.ParseFloat(strings.TrimSpace(v), 64)
 	}
-	return 0
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0
+	}
+	return f
 }
+
+// maxQuantity bounds a browser-sent item quantity: beyond it the number is
+// noise, and summing such numbers would overflow num_items.
+const maxQuantity = 1_000_000
 
 func cmpStr(a, b string) string {
 	if a != "" {
