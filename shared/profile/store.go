@@ -822,9 +822,17 @@ func engaged(t string) bool {
 	return !strings.Contains(t, ".") // on-site events (page_view, add_to_cart, …)
 }
 
+// consentSkew is how far ahead of this clock a consent statement may be dated.
+const consentSkew = 5 * time.Minute
+
 // SetConsent records a channel's consent state as of provider time at. An
 // older statement never overwrites a newer one. changed reports a new state.
 func (s *Store) SetConsent(ctx context.Context, tenant, cid string, c Consent, at time.Time) (changed bool, err error) {
+	if now := s.now(); at.After(now.Add(consentSkew)) {
+		// A statement dated ahead of our clock (a provider's clock error)
+		// counts as of now, or it would outrank every real one after it.
+		at = now
+	}
 	c.PK, c.SK, c.UpdatedAt = custPK(tenant, cid), skConsent+c.Channel, ts(at)
 	for range attempts {
 		var prev Consent

@@ -182,6 +182,21 @@ func TestConsentNewestWins(t *testing.T) {
 	}
 }
 
+// TestConsentFromTheFuture: a statement dated far ahead (a provider's clock
+// error) counts as of now, so the next real statement still wins.
+func TestConsentFromTheFuture(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	cid := mustResolve(t, s, "t1", profile.Identity{Phone: "+15551230001"}).CustomerID
+	if _, err := s.SetConsent(ctx, "t1", cid, profile.Consent{Channel: "sms", State: profile.Unsubscribed, Source: "shopify"}, time.Now().AddDate(1, 0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	changed, err := s.SetConsent(ctx, "t1", cid, profile.Consent{Channel: "sms", State: profile.Subscribed, Source: "twilio"}, time.Now().Add(2*time.Second))
+	if err != nil || !changed {
+		t.Fatalf("a real statement after one dated a year ahead: changed=%v err=%v", changed, err)
+	}
+}
+
 func TestListShardsAndSearch(t *testing.T) {
 	s, tbl := newStore(t)
 	ctx := context.Background()
