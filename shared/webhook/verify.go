@@ -125,14 +125,15 @@ func VerifySendGridKey(key *ecdsa.PublicKey, body []byte, signature, timestamp s
 
 // The window in which a signed SendGrid request is accepted. SendGrid signs
 // X-Twilio-Email-Event-Webhook-Timestamp with the body but documents no
-// tolerance, so this follows the usual webhook practice (Standard Webhooks,
-// Stripe: 5 minutes) with more room behind than ahead: a batch can wait in
-// SendGrid's queue and a cold start adds seconds, while a timestamp from the
-// future only comes from a skewed clock. A replay inside the window is
-// absorbed by ingest's dedupe (body hash, then sg_event_id, kept 7 days);
-// outside it, this check refuses it.
+// tolerance, and it retries a failed POST for up to 24 hours without saying
+// whether a retry is signed anew; so a request may be up to 25 hours old
+// (a day of retries, an hour of slack), or a PulseHub outage would lose
+// every event SendGrid retries after it. That still closes replays: ingest
+// dedupes on the body hash and sg_event_id for 7 days, longer than the
+// window, and anything older is refused here. Ahead of the clock only a
+// skewed clock explains a timestamp, so that side stays tight.
 const (
-	SendGridMaxAge  = 10 * time.Minute
+	SendGridMaxAge  = 25 * time.Hour
 	SendGridMaxSkew = 5 * time.Minute
 )
 
