@@ -81,7 +81,10 @@ func System() Catalog {
 				Description: "Normalises webhooks and events into profiles, orders, consent and engagement",
 				MemoryMB:    512, Timeout: 30 * time.Second,
 				Env:   env(EnvKMSKey, EnvBus, Queue{Name: QueueIngest}.DLQEnvKey()),
-				Queue: &QueueTrigger{Queue: QueueIngest, BatchSize: 10, BatchWindow: time.Second, MaxConcurrency: 20},
+				// No batching window: a poll hands over what it has (up to 10)
+				// at once, so a quiet shop's webhook is applied in milliseconds,
+				// not after a one-second wait; busy queues fill batches anyway.
+				Queue: &QueueTrigger{Queue: QueueIngest, BatchSize: 10, MaxConcurrency: 20},
 				// Abandoned checkouts are found by time, not by traffic.
 				Schedules: []Schedule{{Name: "abandoned-checkouts", Expression: "rate(5 minutes)"}},
 				Grants:    []Grant{table, pii, bus, consume(QueueIngest)},

@@ -40,6 +40,12 @@ type platform struct {
 
 func bootPlatform(t testing.TB) *platform {
 	t.Helper()
+	return bootPlatformWith(t, nil)
+}
+
+// bootPlatformWith is bootPlatform with changes to the runtime's options.
+func bootPlatformWith(t testing.TB, change func(*local.Options)) *platform {
+	t.Helper()
 	testenv.AWSConfig(t)
 	var logs io.Writer = io.Discard
 	logger := slogDiscard()
@@ -52,10 +58,14 @@ func bootPlatform(t testing.TB) *platform {
 		logs = f
 		logger = slog.New(slog.NewTextHandler(f, nil))
 	}
-	rt := local.New(local.Options{
+	opts := local.Options{
 		Addr: "127.0.0.1:0", StateDir: t.TempDir(), Prefix: testenv.Name(t, "e2e"),
 		ReuseEndpoints: true, NoSchedules: true, FunctionLogs: logs, Logger: logger,
-	})
+	}
+	if change != nil {
+		change(&opts)
+	}
+	rt := local.New(opts)
 	t.Cleanup(func() { rt.Close() })
 	if err := rt.Run(context.Background()); err != nil {
 		t.Fatal(err)

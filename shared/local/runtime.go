@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -55,6 +56,8 @@ type Options struct {
 	Gateway        gateway.Limits
 	// NoSchedules keeps the EventBridge schedules off (tests).
 	NoSchedules bool
+	// EventTap sees every domain event put on PulseHub's bus (eventbus.Options.Tap).
+	EventTap func(events.CloudWatchEvent)
 }
 
 // SetDefaults fills the zero fields.
@@ -138,7 +141,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	r.bus = eventbus.New(eventbus.Options{Catalog: r.opts.Catalog, Functions: r.opts.Catalog.Deployable(), Invoker: queued{r.inv}, Logger: r.log})
+	r.bus = eventbus.New(eventbus.Options{Catalog: r.opts.Catalog, Functions: r.opts.Catalog.Deployable(), Invoker: queued{r.inv}, Logger: r.log, Tap: r.opts.EventTap})
 	r.srv = &http.Server{Handler: r.routes(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := r.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

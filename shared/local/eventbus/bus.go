@@ -37,6 +37,10 @@ type Options struct {
 	// the outcome while looking.
 	RetryDelay func(n int) time.Duration
 	Now        func() time.Time
+	// Tap, when set, sees every event accepted on PulseHub's bus as it is
+	// routed (synchronously: keep it quick). Tests and benchmarks watch
+	// domain events with it instead of polling the table.
+	Tap func(events.CloudWatchEvent)
 }
 
 // Bus is the local EventBridge: an http.Handler for PutEvents plus the
@@ -175,6 +179,9 @@ func (b *Bus) put(e putEventsEntry) resultEntry {
 	}
 	// Only PulseHub's bus has rules; events on "default" are accepted and dropped.
 	if busName == b.opts.Catalog.Bus.Name && e.Source == b.opts.Catalog.Bus.Source {
+		if b.opts.Tap != nil {
+			b.opts.Tap(ev)
+		}
 		for _, fn := range b.opts.Functions {
 			for _, rule := range fn.Events {
 				if slices.Contains(rule.DetailTypes, e.DetailType) {
