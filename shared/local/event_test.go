@@ -1,6 +1,8 @@
 package local
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/pulsehub/pulsehub/shared/catalog"
+	"github.com/pulsehub/pulsehub/shared/ingest"
 )
 
 // sampleType maps an events/ file name prefix to its aws-lambda-go type.
@@ -58,6 +61,18 @@ func TestSampleEventsRoundTrip(t *testing.T) {
 			_ = json.Unmarshal(out, &got)
 			if !reflect.DeepEqual(want, got) {
 				t.Fatalf("round trip lost data; re-encoded:\n%s", out)
+			}
+			// Queue samples carry what the ingest queue carries: each body
+			// is a current envelope, and its MD5 is the one SQS reports.
+			if ev, ok := v.(*events.SQSEvent); ok {
+				for _, r := range ev.Records {
+					if _, err := ingest.Decode([]byte(r.Body)); err != nil {
+						t.Errorf("record %s: %v", r.MessageId, err)
+					}
+					if sum := md5.Sum([]byte(r.Body)); hex.EncodeToString(sum[:]) != r.Md5OfBody {
+						t.Errorf("record %s: md5OfBody %s does not match its body", r.MessageId, r.Md5OfBody)
+					}
+				}
 			}
 		})
 	}
