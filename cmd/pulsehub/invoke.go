@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/pulsehub/pulsehub/shared/catalog"
+	"github.com/pulsehub/pulsehub/shared/lambdafn"
 	"github.com/pulsehub/pulsehub/shared/local"
 	"github.com/pulsehub/pulsehub/shared/store"
 )
@@ -65,16 +67,16 @@ func invokeCommand() command {
 				return fmt.Errorf("function %q has no constructor in shared/local/functions.go", name)
 			}
 			log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-			secret, res, err := prepare(ctx, cat, *state, log)
-			if err != nil {
-				return err
-			}
 			base := *url
 			if base == "" {
 				base = "http://" + addrOr(os.Getenv("PULSEHUB_ADDR"), "127.0.0.1:8080")
 			}
+			secret, res, awsEnv, err := prepare(ctx, cat, *state, base+"/_aws/events", log)
+			if err != nil {
+				return err
+			}
 			env := local.FunctionEnv(res, cat, base, *state, secret)
-			os.Setenv("AWS_ENDPOINT_URL_EVENTBRIDGE", base+"/_aws/events")
+			maps.Copy(env, awsEnv)
 			b, err := local.BuildFunction(ctx, fn, build, local.Lookup(env), stderr, nil)
 			if err != nil {
 				return err
@@ -101,47 +103,43 @@ func addrOr(a, b string) string {
 }
 
 // prepare finds the emulators (AWS_ENDPOINT_URL_* or a running dev stack,
-// starting it if needed), provisions the resources and runs migrations.
-func prepare(ctx context.Context, cat catalog.Catalog, state string, log *slog.Logger) ([]byte, local.Resources, error) {
-	if _, ok := local.EnvEndpoints(os.LookupEnv); !ok {
-		if e, ok := local.DevEnvFile("."); ok && reachable(ctx, e) {
-			os.Setenv("AWS_ENDPOINT_URL_DYNAMODB", e.DynamoDB)
-			os.Setenv("AWS_ENDPOINT_URL_SQS", e.SQS)
+// starting it if needed), provisions the resources and runs migrations. It
+// returns the AWS environment the function is to see (local.Endpoints.AWSEnv).
+func prepare(ctx context.Context, cat catalog.Catalog, state, eventsURL string, log *slog.Logger) ([]byte, local.Resources, map[string]string, error) {
+	e, ok := local.EnvEndpoints(os.LookupEnv)
+	if !ok {
+		if dev, ok := local.DevEnvFile("."); ok && reachable(ctx, dev) {
+			e = dev
 		} else {
 			st, err := local.StartStack(ctx, ".", false, log)
 			if err != nil {
-				return nil, local.Resources{}, err
+				return nil, local.Resources{}, nil, err
 			}
 			// Left running for the next invoke or `pulsehub dev`; `make localstack-down` stops it.
-			os.Setenv("AWS_ENDPOINT_URL_DYNAMODB", st.Endpoints.DynamoDB)
-			os.Setenv("AWS_ENDPOINT_URL_SQS", st.Endpoints.SQS)
+			e = st.Endpoints
 		}
 	}
-	for k, v := range map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"} {
-		if os.Getenv(k) == "" {
-			os.Setenv(k, v)
-		}
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsEnv := e.AWSEnv(eventsURL, os.LookupEnv)
+	cfg, err := lambdafn.AWSConfig(ctx, local.Lookup(awsEnv))
 	if err != nil {
-		return nil, local.Resources{}, err
+		return nil, local.Resources{}, nil, err
 	}
 	if err := os.MkdirAll(filepath.Join(state, "keys"), 0o700); err != nil {
-		return nil, local.Resources{}, err
+		return nil, local.Resources{}, nil, err
 	}
 	secret, err := local.CursorSecret(state)
 	if err != nil {
-		return nil, local.Resources{}, err
+		return nil, local.Resources{}, nil, err
 	}
-	db := dynamodb.NewFromConfig(cfg)
+	db := dynamodb.NewFromConfig(cfg, local.ForEmulator)
 	res, err := local.Provision(ctx, db, sqs.NewFromConfig(cfg), cat, "pulsehub")
 	if err != nil {
-		return nil, local.Resources{}, err
+		return nil, local.Resources{}, nil, err
 	}
 	if _, err := store.Migrate(ctx, store.New(db, res.TableName, secret), store.Migrations(), log); err != nil {
-		return nil, local.Resources{}, fmt.Errorf("migrations: %w", err)
+		return nil, local.Resources{}, nil, fmt.Errorf("migrations: %w", err)
 	}
-	return secret, res, nil
+	return secret, res, awsEnv, nil
 }
 
 // reachable checks that the dev stack named in its env file still answers.

@@ -12,10 +12,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/pulsehub/pulsehub/shared/catalog"
@@ -54,9 +56,9 @@ func NewDeps(ctx context.Context, name string, lookup func(string) (string, bool
 	if err != nil {
 		return Deps{}, fmt.Errorf("%s: bad configuration: %w", name, err)
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := AWSConfig(ctx, lookup)
 	if err != nil {
-		return Deps{}, fmt.Errorf("%s: aws config: %w", name, err)
+		return Deps{}, fmt.Errorf("%s: %w", name, err)
 	}
 	return Deps{
 		Config: cfg, AWS: awsCfg,
@@ -87,6 +89,40 @@ func (f flushing) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		}
 	}
 	return out, err
+}
+
+// AWSConfig loads the SDK's default configuration with lookup's region,
+// static credentials and AWS_ENDPOINT_URL_<SERVICE> endpoints taking
+// precedence over the process environment. In Lambda lookup is
+// os.LookupEnv, which changes nothing; the local runtime and the CLI pass
+// each function's own environment instead of changing the process's.
+func AWSConfig(ctx context.Context, lookup func(string) (string, bool)) (aws.Config, error) {
+	get := func(k string) string { v, _ := lookup(k); return v }
+	var opts []func(*awsconfig.LoadOptions) error
+	if r := get("AWS_REGION"); r != "" {
+		opts = append(opts, awsconfig.WithRegion(r))
+	}
+	if id, secret := get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
+		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(id, secret, get("AWS_SESSION_TOKEN"))))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("aws config: %w", err)
+	}
+	// Service clients ask each config source in turn for their endpoint
+	// (AWS_IGNORE_CONFIGURED_ENDPOINT_URLS still turns all of them off).
+	cfg.ConfigSources = append([]any{endpointSource(get)}, cfg.ConfigSources...)
+	return cfg, nil
+}
+
+// endpointSource answers the SDK's per-service endpoint question from an
+// environment lookup, with the SDK's naming: AWS_ENDPOINT_URL_ + the
+// service id upper-cased, spaces as underscores.
+type endpointSource func(string) string
+
+func (e endpointSource) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
+	v := e("AWS_ENDPOINT_URL_" + strings.ReplaceAll(strings.ToUpper(sdkID), " ", "_"))
+	return v, v != "", nil
 }
 
 // Run starts the named function in the Lambda runtime. A bad configuration

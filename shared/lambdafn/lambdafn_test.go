@@ -3,9 +3,15 @@ package lambdafn
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/pulsehub/pulsehub/shared/metrics"
 )
@@ -37,5 +43,45 @@ func TestNewDepsNamesBadConfiguration(t *testing.T) {
 	}
 	if _, err := NewDeps(context.Background(), "nope", func(string) (string, bool) { return "", false }, &bytes.Buffer{}); err == nil {
 		t.Fatal("unknown function accepted")
+	}
+}
+
+// TestAWSConfigTakesEndpointsFromLookup: a client built from AWSConfig
+// sends its requests to the endpoint the lookup names for its service, with
+// the lookup's region, and other services are not redirected.
+func TestAWSConfigTakesEndpointsFromLookup(t *testing.T) {
+	var hits atomic.Int32
+	var auth atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		auth.Store(r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		_, _ = io.WriteString(w, `{"TableNames":[]}`)
+	}))
+	defer srv.Close()
+	env := map[string]string{
+		"AWS_ENDPOINT_URL_DYNAMODB": srv.URL,
+		"AWS_REGION":                "eu-west-3",
+		"AWS_ACCESS_KEY_ID":         "AKIDLOOKUP",
+		"AWS_SECRET_ACCESS_KEY":     "secret",
+	}
+	cfg, err := AWSConfig(context.Background(), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Region != "eu-west-3" {
+		t.Errorf("region %q, want the lookup's", cfg.Region)
+	}
+	if _, err := dynamodb.NewFromConfig(cfg).ListTables(context.Background(), &dynamodb.ListTablesInput{}); err != nil {
+		t.Fatalf("ListTables against the lookup's endpoint: %v", err)
+	}
+	if hits.Load() != 1 {
+		t.Fatalf("the endpoint from the lookup got %d requests, want 1", hits.Load())
+	}
+	if a, _ := auth.Load().(string); !strings.Contains(a, "Credential=AKIDLOOKUP/") || !strings.Contains(a, "/eu-west-3/dynamodb/") {
+		t.Errorf("request signed as %q, want the lookup's key and region", a)
+	}
+	if got, ok, _ := endpointSource(func(k string) string { return env[k] }).GetServiceBaseEndpoint(context.Background(), "Secrets Manager"); ok {
+		t.Errorf("Secrets Manager redirected to %q without AWS_ENDPOINT_URL_SECRETS_MANAGER", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -20,7 +21,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -105,6 +105,7 @@ type Runtime struct {
 	aws      aws.Config
 	res      Resources
 	bus      *eventbus.Bus
+	awsEnv   map[string]string // endpoints, region and credentials of every AWS client here
 	sandbox  *sandbox.Sandbox
 	mappings []*Mapping
 	stopBg   context.CancelFunc
@@ -175,23 +176,12 @@ func (r *Runtime) start(ctx context.Context) error {
 		return err
 	}
 	r.stack = stack
-	// Functions build their AWS clients with config.LoadDefaultConfig, which
-	// reads the process environment: point it at the emulators and the bus.
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL_DYNAMODB":    stack.Endpoints.DynamoDB,
-		"AWS_ENDPOINT_URL_SQS":         stack.Endpoints.SQS,
-		"AWS_ENDPOINT_URL_EVENTBRIDGE": r.baseURL + eventsPath,
-	} {
-		os.Setenv(k, v)
-	}
-	for k, v := range map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"} {
-		if os.Getenv(k) == "" {
-			os.Setenv(k, v)
-		}
-	}
-	r.aws, err = awsconfig.LoadDefaultConfig(ctx)
+	// The functions' and the runtime's AWS clients point at the emulators
+	// and the bus through their environment (lambdafn.AWSConfig).
+	r.awsEnv = stack.Endpoints.AWSEnv(r.baseURL+eventsPath, os.LookupEnv)
+	r.aws, err = lambdafn.AWSConfig(ctx, Lookup(r.awsEnv))
 	if err != nil {
-		return fmt.Errorf("local: aws config: %w", err)
+		return fmt.Errorf("local: %w", err)
 	}
 	db, q := dynamodb.NewFromConfig(r.aws, ForEmulator), sqs.NewFromConfig(r.aws)
 	if r.res, err = Provision(ctx, db, q, r.opts.Catalog, r.opts.Prefix); err != nil {
@@ -280,7 +270,9 @@ func CursorSecret(stateDir string) ([]byte, error) {
 // FunctionEnv is the environment a function sees locally: what the CDK
 // stack sets in AWS, pointed at the local resources.
 func (r *Runtime) FunctionEnv(secret []byte) map[string]string {
-	return FunctionEnv(r.res, r.opts.Catalog, r.baseURL, r.opts.StateDir, secret)
+	env := FunctionEnv(r.res, r.opts.Catalog, r.baseURL, r.opts.StateDir, secret)
+	maps.Copy(env, r.awsEnv)
+	return env
 }
 
 // FunctionEnv builds the environment for every function from the resources.

@@ -19,6 +19,25 @@ type Endpoints struct {
 	SQS      string
 }
 
+// AWSEnv is the AWS part of a local function's environment: the emulators'
+// and the local EventBridge's endpoints, plus a region and placeholder
+// credentials where the process has none (the emulators accept any). It is
+// passed to the functions and the runtime's own clients
+// (lambdafn.AWSConfig) rather than set in the process environment.
+func (e Endpoints) AWSEnv(eventsURL string, lookup func(string) (string, bool)) map[string]string {
+	env := map[string]string{
+		"AWS_ENDPOINT_URL_DYNAMODB":    e.DynamoDB,
+		"AWS_ENDPOINT_URL_SQS":         e.SQS,
+		"AWS_ENDPOINT_URL_EVENTBRIDGE": eventsURL,
+	}
+	for k, v := range map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"} {
+		if cur, _ := lookup(k); cur == "" {
+			env[k] = v
+		}
+	}
+	return env
+}
+
 // Stack is the pair of emulators (DynamoDB Local and fauxqs) the runtime
 // uses: reused from the environment, or started with localstack/stack.sh.
 type Stack struct {
