@@ -80,7 +80,7 @@ func System() Catalog {
 				Name:        "ingest",
 				Description: "Normalises webhooks and events into profiles, orders, consent and engagement",
 				MemoryMB:    512, Timeout: 30 * time.Second,
-				Env:   env(EnvKMSKey, EnvBus, Queue{Name: QueueIngest}.DLQEnvKey()),
+				Env: env(EnvKMSKey, EnvBus, Queue{Name: QueueIngest}.DLQEnvKey()),
 				// No batching window: a poll hands over what it has (up to 10)
 				// at once, so a quiet shop's webhook is applied in milliseconds,
 				// not after a one-second wait; busy queues fill batches anyway.
