@@ -16,7 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,6 +27,7 @@ import (
 	"github.com/pulsehub/pulsehub/shared/ingest"
 	"github.com/pulsehub/pulsehub/shared/local/gateway"
 	"github.com/pulsehub/pulsehub/shared/webhook"
+	"github.com/pulsehub/pulsehub/shared/webhook/webhooktest"
 )
 
 // The workspace the replay tests post to, and its secrets.
@@ -74,40 +74,11 @@ func (d replayDir) Credentials(_ context.Context, t string) (webhook.Credentials
 	return d.creds, nil
 }
 
-type replayQueue struct {
-	mu   sync.Mutex
-	msgs [][]byte
-}
-
-func (q *replayQueue) Send(_ context.Context, bodies [][]byte) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.msgs = append(q.msgs, bodies...)
-	return nil
-}
-
-// take returns the envelopes queued since the last call.
-func (q *replayQueue) take(t *testing.T) []ingest.Envelope {
-	t.Helper()
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	var out []ingest.Envelope
-	for _, m := range q.msgs {
-		e, err := ingest.Decode(m)
-		if err != nil {
-			t.Fatalf("queued message does not decode: %v", err)
-		}
-		out = append(out, e)
-	}
-	q.msgs = nil
-	return out
-}
-
 // webhookFunction is the webhooks function behind the local API Gateway,
 // as `pulsehub dev` serves it, with a fixed directory instead of DynamoDB.
 type webhookFunction struct {
 	URL      string
-	queue    *replayQueue
+	queue    *webhooktest.Queue
 	requests atomic.Int64
 }
 
@@ -122,7 +93,7 @@ func (i invoker) Invoke(ctx context.Context, function string, payload []byte) ([
 
 func newWebhookFunction(t *testing.T, sendgridPublicKey string) *webhookFunction {
 	t.Helper()
-	f := &webhookFunction{queue: &replayQueue{}}
+	f := &webhookFunction{queue: &webhooktest.Queue{}}
 	var inv invoker
 	gw := gateway.New(catalog.System(), &inv, gateway.Options{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -226,7 +197,7 @@ func TestReplay(t *testing.T) {
 			if !strings.Contains(stdout, "replayed 1 webhooks") {
 				t.Fatalf("stdout %q", stdout)
 			}
-			envs := fn.queue.take(t)
+			envs := fn.queue.Take(t)
 			if len(envs) != want.envelopes {
 				t.Fatalf("queued %d envelopes, want %d: %+v", len(envs), want.envelopes, envs)
 			}
@@ -242,14 +213,14 @@ func TestReplay(t *testing.T) {
 		if code != 0 || !strings.Contains(stdout, fmt.Sprintf("replayed %d webhooks", len(files))) {
 			t.Fatalf("exit %d, stdout %q, stderr %s", code, stdout, stderr)
 		}
-		fn.queue.take(t)
+		fn.queue.Take(t)
 	})
 	t.Run("--to in the older /webhooks/shopify form", func(t *testing.T) {
 		code, _, stderr := replay("../../events/http-webhook-shopify-orders-create.json", "--secret", replayShopKey, "--to", fn.URL+"/webhooks/shopify")
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
-		if envs := fn.queue.take(t); len(envs) != 1 || envs[0].Topic != "orders/create" {
+		if envs := fn.queue.Take(t); len(envs) != 1 || envs[0].Topic != "orders/create" {
 			t.Fatalf("queued %+v", envs)
 		}
 	})
@@ -331,7 +302,7 @@ func TestReplayErrors(t *testing.T) {
 			if n := fn.requests.Load(); n != tt.wantSends {
 				t.Errorf("%d requests reached PulseHub, want %d", n, tt.wantSends)
 			}
-			if envs := fn.queue.take(t); len(envs) != 0 {
+			if envs := fn.queue.Take(t); len(envs) != 0 {
 				t.Errorf("a refused replay queued %+v", envs)
 			}
 		})

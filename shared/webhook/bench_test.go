@@ -18,7 +18,7 @@ func BenchmarkShopify(b *testing.B) {
 		if res.StatusCode != 200 {
 			b.Fatal(res.StatusCode)
 		}
-		q.msgs = q.msgs[:0]
+		q.Reset()
 	}
 }
 
@@ -32,7 +32,7 @@ func BenchmarkCollect(b *testing.B) {
 		if res.StatusCode != 202 {
 			b.Fatal(res.StatusCode)
 		}
-		q.msgs = q.msgs[:0]
+		q.Reset()
 	}
 }
 
@@ -51,6 +51,6 @@ func BenchmarkSendGrid(b *testing.B) {
 		if res.StatusCode != 200 {
 			b.Fatal(res.StatusCode)
 		}
-		q.msgs = q.msgs[:0]
+		q.Reset()
 	}
 }

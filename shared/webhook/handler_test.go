@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,7 +16,7 @@ import (
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
 	"github.com/pulsehub/pulsehub/shared/gtm"
-	"github.com/pulsehub/pulsehub/shared/ingest"
+	"github.com/pulsehub/pulsehub/shared/webhook/webhooktest"
 )
 
 const (
@@ -65,41 +64,10 @@ func (d fakeDir) Credentials(_ context.Context, t string) (Credentials, error) {
 	return d.creds, nil
 }
 
-type fakeQueue struct {
-	mu   sync.Mutex
-	msgs [][]byte
-	err  error
-}
-
-func (q *fakeQueue) Send(_ context.Context, bodies [][]byte) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.err != nil {
-		return q.err
-	}
-	q.msgs = append(q.msgs, bodies...)
-	return nil
-}
-
-func (q *fakeQueue) envelopes(t *testing.T) []ingest.Envelope {
-	t.Helper()
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	var out []ingest.Envelope
-	for _, m := range q.msgs {
-		e, err := ingest.Decode(m)
-		if err != nil {
-			t.Fatalf("queued message does not decode: %v", err)
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
 var fixedNow = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
-func newTestHandler(t testing.TB, sgKey string) (*Handler, *fakeQueue) {
-	q := &fakeQueue{}
+func newTestHandler(t testing.TB, sgKey string) (*Handler, *webhooktest.Queue) {
+	q := &webhooktest.Queue{}
 	dir := fakeDir{creds: Credentials{
 		ShopifySecrets:      []string{"demo-shopify-secret", "old-shopify-secret"},
 		MetaAppSecrets:      []string{"demo-meta-secret"},
@@ -184,7 +152,7 @@ func TestShopify(t *testing.T) {
 			if res.StatusCode != tt.wantStatus {
 				t.Fatalf("status %d (%s), want %d", res.StatusCode, res.Body, tt.wantStatus)
 			}
-			envs := q.envelopes(t)
+			envs := q.Envelopes(t)
 			if len(envs) != tt.wantQueued {
 				t.Fatalf("queued %d, want %d", len(envs), tt.wantQueued)
 			}
@@ -198,7 +166,7 @@ func TestShopify(t *testing.T) {
 func TestShopifyEnvelope(t *testing.T) {
 	h, q := newTestHandler(t, "")
 	invoke(t, h, shopifyEvent("orders/create", orderBody, "demo-shopify-secret"))
-	e := q.envelopes(t)[0]
+	e := q.Envelopes(t)[0]
 	if e.Tenant != testTenant || e.Source != "shopify" || e.Topic != "orders/create" || e.ID != "wh-1" {
 		t.Fatalf("envelope %+v", e)
 	}
@@ -211,14 +179,14 @@ func TestShopifyEnvelope(t *testing.T) {
 	// A malformed body travels as a JSON string so ingest can reject it.
 	h, q = newTestHandler(t, "")
 	invoke(t, h, shopifyEvent("orders/create", `{"id":`, "demo-shopify-secret"))
-	if got := string(q.envelopes(t)[0].Body); got != `"{\"id\":"` {
+	if got := string(q.Envelopes(t)[0].Body); got != `"{\"id\":"` {
 		t.Fatalf("malformed body = %s", got)
 	}
 }
 
 func TestQueueFailureIs503(t *testing.T) {
 	h, q := newTestHandler(t, "")
-	q.err = io.ErrUnexpectedEOF
+	q.Fail(io.ErrUnexpectedEOF)
 	res := invoke(t, h, shopifyEvent("orders/create", orderBody, "demo-shopify-secret"))
 	if res.StatusCode != 503 {
 		t.Fatalf("status %d, want 503 so the provider retries", res.StatusCode)
@@ -244,7 +212,7 @@ func TestMeta(t *testing.T) {
 	if res.StatusCode != 401 {
 		t.Fatalf("bad signature: %d", res.StatusCode)
 	}
-	envs := q.envelopes(t)
+	envs := q.Envelopes(t)
 	if len(envs) != 1 || envs[0].Topic != "meta/leadgen" || envs[0].TriggeredAt.Unix() != 1740830400 {
 		t.Fatalf("envelopes %+v", envs)
 	}
@@ -287,7 +255,7 @@ func TestWhatsApp(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("status %d %s", res.StatusCode, res.Body)
 	}
-	envs := q.envelopes(t)
+	envs := q.Envelopes(t)
 	if len(envs) != 1 || envs[0].Source != "whatsapp" || envs[0].Topic != "whatsapp/messages" || envs[0].Tenant != testTenant {
 		t.Fatalf("envelopes %+v", envs)
 	}
@@ -299,7 +267,7 @@ func TestWhatsApp(t *testing.T) {
 	}
 	// With ?tenant= it is verified and queued for ingest to dead-letter.
 	res = invoke(t, h, httpEvent("POST", "/webhooks/whatsapp?tenant="+testTenant, bad, map[string]string{"X-Hub-Signature-256": metaSig("demo-meta-secret", []byte(bad))}))
-	if res.StatusCode != 200 || len(q.envelopes(t)) != 2 {
+	if res.StatusCode != 200 || len(q.Envelopes(t)) != 2 {
 		t.Fatalf("malformed with tenant: %d", res.StatusCode)
 	}
 }
@@ -329,7 +297,7 @@ func TestTwilio(t *testing.T) {
 	if res := invoke(t, h, twilioEvent(t, status, "other-token")); res.StatusCode != 401 {
 		t.Fatalf("bad signature: %d", res.StatusCode)
 	}
-	envs := q.envelopes(t)
+	envs := q.Envelopes(t)
 	if len(envs) != 2 || envs[0].Topic != TopicTwilioInbound || envs[1].Topic != TopicTwilioStatus || envs[1].ID != "SM2#delivered" {
 		t.Fatalf("envelopes %+v", envs)
 	}
@@ -380,7 +348,7 @@ func TestSendGrid(t *testing.T) {
 			if res.StatusCode != tt.wantStatus {
 				t.Fatalf("status %d, want %d: %s", res.StatusCode, tt.wantStatus, res.Body)
 			}
-			envs := q.envelopes(t)
+			envs := q.Envelopes(t)
 			if tt.wantStatus != 200 {
 				if len(envs) != 0 {
 					t.Fatalf("refused request enqueued %d envelopes", len(envs))
@@ -447,13 +415,13 @@ func TestCollect(t *testing.T) {
 			if res.StatusCode != tt.wantStatus {
 				t.Fatalf("status %d (%s), want %d", res.StatusCode, res.Body, tt.wantStatus)
 			}
-			if got := len(q.envelopes(t)); got != tt.wantQueued {
+			if got := len(q.Envelopes(t)); got != tt.wantQueued {
 				t.Fatalf("queued %d, want %d", got, tt.wantQueued)
 			}
 			if o := tt.headers["Origin"]; o != "" && res.StatusCode == 202 && res.Headers["Access-Control-Allow-Origin"] != o {
 				t.Fatalf("CORS header %q", res.Headers["Access-Control-Allow-Origin"])
 			}
-			for _, e := range q.envelopes(t) {
+			for _, e := range q.Envelopes(t) {
 				if e.Headers["user-agent"] != tt.headers["User-Agent"] {
 					t.Fatalf("user agent %q in the envelope, sent %q", e.Headers["user-agent"], tt.headers["User-Agent"])
 				}
@@ -462,7 +430,7 @@ func TestCollect(t *testing.T) {
 	}
 	h, q := newTestHandler(t, "")
 	invoke(t, h, httpEvent("POST", "/collect", good, nil))
-	envs := q.envelopes(t)
+	envs := q.Envelopes(t)
 	if envs[1].ID != "e2" || !envs[1].TriggeredAt.Equal(time.UnixMilli(1740830340000)) {
 		t.Fatalf("envelope %+v", envs[1])
 	}
@@ -516,7 +484,7 @@ func FuzzHandle(f *testing.F) {
 			t.Fatal(err)
 		}
 		// Nothing signed can be forged here, so only /collect may enqueue.
-		if n := len(q.msgs); n > 0 && path != "/collect" {
+		if n := q.Len(); n > 0 && path != "/collect" {
 			t.Fatalf("enqueued %d from %s %s (status %d)", n, method, path, res.StatusCode)
 		}
 		if res.StatusCode < 200 || res.StatusCode > 599 {
@@ -556,7 +524,7 @@ func TestCollectorScript(t *testing.T) {
 	if res := invoke(t, h, httpEvent("POST", "/pulsehub-collect.js", "", nil)); res.StatusCode != 404 {
 		t.Errorf("POST: %d", res.StatusCode)
 	}
-	if len(q.msgs) != 0 {
+	if q.Len() != 0 {
 		t.Fatal("serving the script queued something")
 	}
 }

@@ -10,7 +10,7 @@ import (
 // for SQS once enveloped) is answered 413, not 503.
 func TestQueueRejectingForGoodIs413(t *testing.T) {
 	h, q := newTestHandler(t, "")
-	q.err = apperr.E(apperr.TooLarge, "message of 270000 bytes exceeds SQS's 262144")
+	q.Fail(apperr.E(apperr.TooLarge, "message of 270000 bytes exceeds SQS's 262144"))
 	res := invoke(t, h, shopifyEvent("orders/create", orderBody, "demo-shopify-secret"))
 	if res.StatusCode != 413 {
 		t.Fatalf("status %d, want 413", res.StatusCode)
@@ -28,7 +28,7 @@ func TestMetaWithoutWorkspaceIs401(t *testing.T) {
 				t.Errorf("%s %q: status %d, want 401", path, body, res.StatusCode)
 			}
 		}
-		if n := len(q.envelopes(t)); n != 0 {
+		if n := len(q.Envelopes(t)); n != 0 {
 			t.Errorf("%s: queued %d", path, n)
 		}
 	}
