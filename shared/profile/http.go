@@ -2,6 +2,7 @@ package profile
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
@@ -13,6 +14,7 @@ import (
 //
 //	GET /v1/customers?segment=&q=&cursor=&limit=  → {items:[Customer…], nextCursor}
 //	GET /v1/customers/{id}                        → Customer + {timeline:[…], consent:[{channel,state,updatedAt,source}…]}
+//	POST /v1/customers/{id}/merges/{mergedId}/undo → {customerId, restoredId}
 //
 //	GET /v1/compliance-requests                   → {items:[ComplianceRequest…]}
 //	GET /v1/compliance-requests/{id}              → ComplianceRequest + {export}
@@ -62,6 +64,32 @@ func Register(srv *httpapi.Server, s *Store, l *Lister) {
 			Timeline []TimelineEntry  `json:"timeline"`
 			Consent  []ChannelConsent `json:"consent"`
 		}{c, tl, consent})
+		return nil
+	})
+	// Undo an identity merge a marketer finds wrong (two people behind one
+	// email, say): the merged profile comes back with what it brought.
+	srv.Handle("POST /v1/customers/{id}/merges/{mergedId}/undo", auth.CustomersWrite, func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		ctx := r.Context()
+		pr, err := s.Profile(ctx, p.TenantID, r.PathValue("id"))
+		if err != nil {
+			if apperr.KindOf(err) == apperr.NotFound {
+				return apperr.E(apperr.NotFound, "no customer with this id in this workspace")
+			}
+			return err
+		}
+		merges, err := s.Merges(ctx, p.TenantID, pr.ID)
+		if err != nil {
+			return err
+		}
+		merged := r.PathValue("mergedId")
+		i := slices.IndexFunc(merges, func(m MergeRecord) bool { return m.MergedID == merged && !m.Undone })
+		if i < 0 {
+			return apperr.E(apperr.NotFound, "customer %s has no merge of %s to undo (never merged into it, or already undone)", pr.ID, merged)
+		}
+		if err := s.Unmerge(ctx, p.TenantID, pr.ID, merges[i].SK); err != nil {
+			return err
+		}
+		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"customerId": pr.ID, "restoredId": merged})
 		return nil
 	})
 	srv.Handle("GET /v1/compliance-requests", auth.CustomersExport, func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

@@ -171,7 +171,27 @@ async function loadCustomer(id) {
     if (timeline.length) {
       panel.append(el("h4", "Timeline"));
       const ul = el("ul");
-      for (const t of timeline.slice(0, 50)) ul.append(el("li", `${date(t.at)} · ${summarize(t)}`));
+      for (const t of timeline.slice(0, 50)) {
+        const li = el("li", `${date(t.at)} · ${summarize(t)}`);
+        const merged = t.kind === "merge" && !t.data?.undone && t.data?.mergedId;
+        if (merged) {
+          // A wrong merge (two people behind one identifier) is undone here.
+          const undo = el("button", "Undo merge", "link");
+          undo.type = "button";
+          undo.addEventListener("click", async () => {
+            undo.disabled = true;
+            try {
+              await api("POST", `/v1/customers/${encodeURIComponent(c.id)}/merges/${encodeURIComponent(merged)}/undo`);
+              loadCustomer(c.id);
+            } catch (e) {
+              li.append(el("span", " " + e.message, "error"));
+              undo.disabled = false;
+            }
+          });
+          li.append(" ", undo);
+        }
+        ul.append(li);
+      }
       panel.append(ul);
     }
   } catch (e) {
@@ -195,6 +215,8 @@ function summarize(t) {
       return `${d.channel} consent ${String(d.state || "").replace("_", " ")} (${d.source || "unknown source"})`;
     case "message":
       return `${d.channel || "message"} ${d.status || ""}`;
+    case "merge":
+      return `merged customer ${d.mergedId || ""} into this one${d.undone ? " (undone)" : ""}`;
     default:
       return t.kind;
   }
