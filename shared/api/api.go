@@ -117,7 +117,7 @@ func Routes(srv *httpapi.Server, s *Services) {
 	registerAudit(srv, s.Audit)
 	integration.Register(srv, s.Integrations, s.Audit, s.integrationConnected)
 	gdpr.Register(srv, s.GDPR)
-	profile.Register(srv, profile.NewStore(s.Table, s.Cipher, s.Now), profile.NewLister(profile.NewStore(s.Table, s.Cipher, s.Now), s.Deps.Config.CursorSecret))
+	profile.Register(srv, profile.NewStore(s.Table, s.Cipher, s.Now), profile.NewLister(profile.NewStore(s.Table, s.Cipher, s.Now), s.Deps.Config.CursorSecret), s.Audit)
 }
 
 // integrationConnected publishes integration.connected, so the sync

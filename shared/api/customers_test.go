@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,8 +11,8 @@ import (
 )
 
 // TestUndoMerge: a marketer undoes an identity merge through the API; the
-// merged customer comes back with its own identifier, a second undo is 404,
-// and an analyst may not do it.
+// merged customer comes back with its own identifier, the undo is audited,
+// a second undo is 404, and an analyst may not do it.
 func TestUndoMerge(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t, Options{})
@@ -45,6 +46,9 @@ func TestUndoMerge(t *testing.T) {
 		t.Fatalf("undo answered %s", r.Raw)
 	}
 	h.must(404, "POST", path, marketer, "")
+	if a := h.must(200, "GET", "/v1/audit", owner, ""); !strings.Contains(a.Raw, `"action":"customer.unmerged"`) || !strings.Contains(a.Raw, merged) {
+		t.Fatalf("the undo is not in the audit log: %s", a.Raw)
+	}
 	back, err := ps.Resolve(ctx, tenant, profile.Identity{AnonymousID: "anon-merge"})
 	if err != nil || back.CustomerID == survivor {
 		t.Fatalf("after the undo the anonymous id resolves to %s (%v), want its own customer", back.CustomerID, err)

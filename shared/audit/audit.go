@@ -23,6 +23,7 @@ const (
 	UserRoleChanged    = "user.role_changed"
 	CustomerExported   = "customer.exported"
 	CustomerErased     = "customer.erased"
+	CustomerUnmerged   = "customer.unmerged"
 	IntegrationUpdated = "integration.updated"
 	TenantShredded     = "workspace.keys_destroyed"
 )

@@ -1,14 +1,21 @@
 package profile
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strconv"
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
+	"github.com/pulsehub/pulsehub/shared/audit"
 	"github.com/pulsehub/pulsehub/shared/auth"
 	"github.com/pulsehub/pulsehub/shared/httpapi"
 )
+
+// Auditor records who changed what (audit.Log).
+type Auditor interface {
+	Record(ctx context.Context, tenant string, e audit.Entry) error
+}
 
 // Register adds the customer API routes:
 //
@@ -21,7 +28,7 @@ import (
 //
 // q is an exact email or E.164 phone (blind-index lookup); names are
 // sealed and cannot be searched.
-func Register(srv *httpapi.Server, s *Store, l *Lister) {
+func Register(srv *httpapi.Server, s *Store, l *Lister, log Auditor) {
 	srv.Handle("GET /v1/customers", auth.CustomersRead, func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 		q := r.URL.Query()
 		limit := 50
@@ -87,6 +94,10 @@ func Register(srv *httpapi.Server, s *Store, l *Lister) {
 			return apperr.E(apperr.NotFound, "customer %s has no merge of %s to undo (never merged into it, or already undone)", pr.ID, merged)
 		}
 		if err := s.Unmerge(ctx, p.TenantID, pr.ID, merges[i].SK); err != nil {
+			return err
+		}
+		if err := log.Record(ctx, p.TenantID, audit.Entry{Action: audit.CustomerUnmerged, ActorID: p.UserID, Target: pr.ID,
+			IP: httpapi.ClientIP(r), Detail: map[string]string{"restoredId": merged}}); err != nil {
 			return err
 		}
 		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"customerId": pr.ID, "restoredId": merged})
