@@ -308,3 +308,32 @@ func TestReplayErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestReadRecordedDropsHeaders: what the gateway or the HTTP client sets and
+// every recorded signature stay behind, whatever their case; the rest is sent.
+func TestReadRecordedDropsHeaders(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "event.json")
+	ev := `{"rawPath":"/webhooks/meta","requestContext":{"http":{"method":"POST"}},"body":"{}","headers":{
+		"Host":"127.0.0.1:8080","Content-Length":"2","X-Forwarded-For":"127.0.0.1","X-Amzn-Trace-Id":"Root=1",
+		"X-Hub-Signature":"sha1=00","X-Hub-Signature-256":"sha256=00","X-Twilio-Signature":"abc",
+		"X-Twilio-Email-Event-Webhook-Timestamp":"1","X-Shopify-Hmac-Sha256":"abc",
+		"Content-Type":"application/json","User-Agent":"facebookexternalua","X-Shopify-Topic":"orders/create"}}`
+	if err := os.WriteFile(file, []byte(ev), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := readRecorded(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"Host", "Content-Length", "X-Forwarded-For", "X-Amzn-Trace-Id", "X-Hub-Signature", "X-Hub-Signature-256",
+		"X-Twilio-Signature", "X-Twilio-Email-Event-Webhook-Timestamp", "X-Shopify-Hmac-Sha256"} {
+		if v := r.header.Get(h); v != "" {
+			t.Errorf("%s: %q kept, want it dropped", h, v)
+		}
+	}
+	for h, want := range map[string]string{"Content-Type": "application/json", "User-Agent": "facebookexternalua", "X-Shopify-Topic": "orders/create"} {
+		if v := r.header.Get(h); v != want {
+			t.Errorf("%s: %q, want %q kept", h, v, want)
+		}
+	}
+}
