@@ -89,16 +89,21 @@ func Register(srv *httpapi.Server, s *Store, l *Lister, log Auditor) {
 			return err
 		}
 		merged := r.PathValue("mergedId")
-		i := slices.IndexFunc(merges, func(m MergeRecord) bool { return m.MergedID == merged && !m.Undone })
+		i := slices.IndexFunc(merges, func(m MergeRecord) bool { return m.MergedID == merged })
 		if i < 0 {
-			return apperr.E(apperr.NotFound, "customer %s has no merge of %s to undo (never merged into it, or already undone)", pr.ID, merged)
+			return apperr.E(apperr.NotFound, "customer %s has no merge of %s", pr.ID, merged)
 		}
-		if err := s.Unmerge(ctx, p.TenantID, pr.ID, merges[i].SK); err != nil {
-			return err
-		}
-		if err := log.Record(ctx, p.TenantID, audit.Entry{Action: audit.CustomerUnmerged, ActorID: p.UserID, Target: pr.ID,
-			IP: httpapi.ClientIP(r), Detail: map[string]string{"restoredId": merged}}); err != nil {
-			return err
+		// Idempotent: undoing an undone merge answers the same, so a client
+		// may retry. The audit entry goes first: if it cannot be written
+		// nothing changes, and a retry writes it (at worst twice).
+		if !merges[i].Undone {
+			if err := log.Record(ctx, p.TenantID, audit.Entry{Action: audit.CustomerUnmerged, ActorID: p.UserID, Target: pr.ID,
+				IP: httpapi.ClientIP(r), Detail: map[string]string{"restoredId": merged}}); err != nil {
+				return err
+			}
+			if err := s.Unmerge(ctx, p.TenantID, pr.ID, merges[i].SK); err != nil {
+				return err
+			}
 		}
 		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"customerId": pr.ID, "restoredId": merged})
 		return nil

@@ -1032,11 +1032,20 @@ func (s *Store) Unmerge(ctx context.Context, tenant, survivor, mergeSK string) e
 			return fmt.Errorf("profile.Unmerge: %w", err)
 		}
 	}
-	cur, err := s.profile(ctx, tenant, m.ID)
-	if err != nil {
-		return fmt.Errorf("profile.Unmerge: %w", err)
-	}
-	_, _, err = s.mutate(ctx, tenant, survivor, func(p *Profile) (bool, []store.TxOp, error) {
+	_, _, err := s.mutate(ctx, tenant, survivor, func(p *Profile) (bool, []store.TxOp, error) {
+		// Read again on every attempt: a concurrent undo of the same
+		// merge may have committed meanwhile, and must not subtract twice.
+		var now MergeRecord
+		if err := s.t.Get(ctx, store.Key{PK: rec.PK, SK: rec.SK}, &now); err != nil {
+			return false, nil, err
+		}
+		if now.Undone {
+			return false, nil, nil
+		}
+		cur, err := s.profile(ctx, tenant, m.ID)
+		if err != nil {
+			return false, nil, err
+		}
 		p.OrdersCount -= m.OrdersCount
 		p.TotalSpentCents -= m.TotalSpentCents
 		if len(m.Hours) == 24 && len(p.Hours) == 24 {
@@ -1045,7 +1054,8 @@ func (s *Store) Unmerge(ctx context.Context, tenant, survivor, mergeSK string) e
 			}
 		}
 		p.IndexKeys = slices.DeleteFunc(p.IndexKeys, func(k string) bool { return slices.Contains(rec.IndexKeys, k) })
-		ops := []store.TxOp{s.t.TxUpdate(store.Key{PK: rec.PK, SK: rec.SK}, expression.Set(expression.Name("undone"), expression.Value(true)))}
+		notUndone := store.If(expression.AttributeNotExists(expression.Name("undone")).Or(expression.Name("undone").Equal(expression.Value(false))))
+		ops := []store.TxOp{s.t.TxUpdate(store.Key{PK: rec.PK, SK: rec.SK}, expression.Set(expression.Name("undone"), expression.Value(true)), notUndone)}
 		for _, k := range rec.IndexKeys {
 			ops = append(ops, s.t.TxUpdate(store.Key{PK: k, SK: skIndex}, expression.Set(expression.Name("customerId"), expression.Value(m.ID))))
 		}

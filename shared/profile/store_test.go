@@ -2,6 +2,8 @@ package profile_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -275,6 +277,45 @@ func TestConsentByChannel(t *testing.T) {
 		at, err := time.Parse(time.RFC3339Nano, g.UpdatedAt)
 		if (w.Source != "") != (err == nil) || (err == nil && !at.Equal(t0)) {
 			t.Errorf("%s updatedAt %q", w.Channel, g.UpdatedAt)
+		}
+	}
+}
+
+// TestUnmergeConcurrently: several undos of the same merge at once (a
+// double click, a client retry) subtract the merged customer's share once.
+func TestUnmergeConcurrently(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	for round := range 3 {
+		anonID := fmt.Sprintf("anon-undo-%d", round)
+		email := fmt.Sprintf("undo%d@example.com", round)
+		shop := mustResolve(t, s, "t1", profile.Identity{Email: email})
+		anon := mustResolve(t, s, "t1", profile.Identity{AnonymousID: anonID})
+		if _, err := s.ApplyOrder(ctx, "t1", shop.CustomerID, order(fmt.Sprint(round*10+1), 500, time.Date(2025, 1, 2, 9, 0, 0, 0, time.UTC))); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ApplyOrder(ctx, "t1", anon.CustomerID, order(fmt.Sprint(round*10+2), 700, time.Date(2025, 1, 3, 9, 0, 0, 0, time.UTC))); err != nil {
+			t.Fatal(err)
+		}
+		m := mustResolve(t, s, "t1", profile.Identity{AnonymousID: anonID, Email: email})
+		merges, err := s.Merges(ctx, "t1", m.CustomerID)
+		if err != nil || len(merges) != 1 {
+			t.Fatalf("merges %v %v", merges, err)
+		}
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				if err := s.Unmerge(ctx, "t1", m.CustomerID, merges[0].SK); err != nil {
+					t.Errorf("undo: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		survivor, _ := s.Profile(ctx, "t1", m.CustomerID)
+		restored, _ := s.Profile(ctx, "t1", m.Merged[0])
+		if survivor.OrdersCount+restored.OrdersCount != 2 || survivor.TotalSpentCents+restored.TotalSpentCents != 1200 || survivor.OrdersCount != 1 {
+			t.Fatalf("round %d after 4 concurrent undos: survivor %d orders / %d cents, restored %d / %d; want one order each, 1200 cents in all",
+				round, survivor.OrdersCount, survivor.TotalSpentCents, restored.OrdersCount, restored.TotalSpentCents)
 		}
 	}
 }
