@@ -182,6 +182,10 @@ type Consent struct {
 	Source    string `dynamodbav:"source"`
 	Detail    string `dynamodbav:"detail,omitempty"` // e.g. the keyword or opt-in level
 	UpdatedAt string `dynamodbav:"providerAt"`       // provider time: older never overwrites
+	// FutureStated is the time a statement dated ahead of the clock gave
+	// (it was recorded as of when it arrived); kept across later states so
+	// the same statement sent again does not count as new.
+	FutureStated string `dynamodbav:"futureStated,omitempty"`
 }
 
 // Consent states.

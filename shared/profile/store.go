@@ -828,10 +828,12 @@ const consentSkew = 5 * time.Minute
 // SetConsent records a channel's consent state as of provider time at. An
 // older statement never overwrites a newer one. changed reports a new state.
 func (s *Store) SetConsent(ctx context.Context, tenant, cid string, c Consent, at time.Time) (changed bool, err error) {
-	if now := s.now(); at.After(now.Add(consentSkew)) {
+	stated := ts(at)
+	future := at.After(s.now().Add(consentSkew))
+	if future {
 		// A statement dated ahead of our clock (a provider's clock error)
 		// counts as of now, or it would outrank every real one after it.
-		at = now
+		at = s.now()
 	}
 	c.PK, c.SK, c.UpdatedAt = custPK(tenant, cid), skConsent+c.Channel, ts(at)
 	for range attempts {
@@ -841,8 +843,12 @@ func (s *Store) SetConsent(ctx context.Context, tenant, cid string, c Consent, a
 		if err != nil && apperr.KindOf(err) != apperr.NotFound {
 			return false, fmt.Errorf("profile.SetConsent %s: %w", cid, err)
 		}
-		if exists && c.UpdatedAt <= prev.UpdatedAt {
-			return false, nil
+		if exists && (c.UpdatedAt <= prev.UpdatedAt || future && prev.FutureStated == stated) {
+			return false, nil // older, or the same future-dated statement again
+		}
+		c.FutureStated = prev.FutureStated
+		if future {
+			c.FutureStated = stated
 		}
 		cond := store.IfAbsent()
 		if exists {

@@ -190,12 +190,22 @@ func TestConsentFromTheFuture(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	cid := mustResolve(t, s, "t1", profile.Identity{Phone: "+15551230001"}).CustomerID
-	if _, err := s.SetConsent(ctx, "t1", cid, profile.Consent{Channel: "sms", State: profile.Unsubscribed, Source: "shopify"}, time.Now().AddDate(1, 0, 0)); err != nil {
+	future := time.Now().AddDate(1, 0, 0).Truncate(time.Second)
+	if _, err := s.SetConsent(ctx, "t1", cid, profile.Consent{Channel: "sms", State: profile.Unsubscribed, Source: "shopify"}, future); err != nil {
 		t.Fatal(err)
 	}
 	changed, err := s.SetConsent(ctx, "t1", cid, profile.Consent{Channel: "sms", State: profile.Subscribed, Source: "twilio"}, time.Now().Add(2*time.Second))
 	if err != nil || !changed {
 		t.Fatalf("a real statement after one dated a year ahead: changed=%v err=%v", changed, err)
+	}
+	// The provider sends the same future-dated statement again (another
+	// customers/update carrying it): it is not new, the later one stands.
+	if changed, err := s.SetConsent(ctx, "t1", cid, profile.Consent{Channel: "sms", State: profile.Unsubscribed, Source: "shopify"}, future); err != nil || changed {
+		t.Fatalf("the same future-dated statement again: changed=%v err=%v", changed, err)
+	}
+	cs, _ := s.Consents(ctx, "t1", cid)
+	if len(cs) != 1 || cs[0].State != profile.Subscribed {
+		t.Fatalf("after the restatement: %+v, want the later subscribed to stand", cs)
 	}
 }
 
