@@ -194,12 +194,15 @@ func TestConsentFromTheFuture(t *testing.T) {
 	if _, err := s.SetConsent(ctx, "t1", cid, profile.Consent{Channel: "sms", State: profile.Unsubscribed, Source: "shopify"}, future); err != nil {
 		t.Fatal(err)
 	}
-	changed, err := s.SetConsent(ctx, "t1", cid, profile.Consent{Channel: "sms", State: profile.Subscribed, Source: "twilio"}, time.Now().Add(2*time.Second))
+	time.Sleep(2 * time.Millisecond)
+	changed, err := s.SetConsent(ctx, "t1", cid, profile.Consent{Channel: "sms", State: profile.Subscribed, Source: "twilio"}, time.Now())
 	if err != nil || !changed {
 		t.Fatalf("a real statement after one dated a year ahead: changed=%v err=%v", changed, err)
 	}
 	// The provider sends the same future-dated statement again (another
-	// customers/update carrying it): it is not new, the later one stands.
+	// customers/update carrying it): it is not new, the later one stands
+	// (without the remembered stated time it would count as of now, later).
+	time.Sleep(2 * time.Millisecond)
 	if changed, err := s.SetConsent(ctx, "t1", cid, profile.Consent{Channel: "sms", State: profile.Unsubscribed, Source: "shopify"}, future); err != nil || changed {
 		t.Fatalf("the same future-dated statement again: changed=%v err=%v", changed, err)
 	}
