@@ -22,15 +22,16 @@ type command struct {
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
-// commands lists the subcommands, one line each.
-func commands() map[string]command {
+// commands lists the subcommands, one line each. lookupEnv reads the
+// environment (os.LookupEnv in main, a map in tests).
+func commands(lookupEnv func(string) (string, bool)) map[string]command {
 	return map[string]command{
 		"dev":     devCommand(seedDemo),
 		"invoke":  invokeCommand(),
 		"migrate": migrateCommand(),
 		"seed":    seedCommand(),
 		"import":  importCommand(),
-		"replay":  replayCommand(),
+		"replay":  replayCommand(lookupEnv),
 	}
 }
 
@@ -40,11 +41,11 @@ var errUsage = errors.New("usage")
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv))
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cmds := commands()
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	cmds := commands(lookupEnv)
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stderr, cmds)
 		if len(args) == 0 {

@@ -9,6 +9,9 @@ import (
 	"testing"
 )
 
+// noEnv is an empty environment, so the process's cannot change a test.
+func noEnv(string) (string, bool) { return "", false }
+
 func TestCLI(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.json")
 	if err := os.WriteFile(bad, []byte(`{"Records":[{"messageId":"m","body":7}]}`), 0o600); err != nil {
@@ -34,7 +37,7 @@ func TestCLI(t *testing.T) {
 	}
 	for _, tc := range tests {
 		var stdout, stderr bytes.Buffer
-		code := run(context.Background(), tc.args, &stdout, &stderr)
+		code := run(context.Background(), tc.args, &stdout, &stderr, noEnv)
 		if code != tc.code || !strings.Contains(stderr.String(), tc.wantStderr) {
 			t.Errorf("pulsehub %v: exit %d, stderr %q; want exit %d and %q", tc.args, code, stderr.String(), tc.code, tc.wantStderr)
 		}

@@ -31,21 +31,37 @@ import (
 	"github.com/pulsehub/pulsehub/shared/shopify"
 )
 
+// Environment variables replay takes a secret from when its flag is not
+// given: a flag's value shows in ps and in shell history.
+const (
+	envShopifySecret = "PULSEHUB_SHOPIFY_SECRET"
+	envMetaSecret    = "PULSEHUB_META_SECRET"
+	envTwilioToken   = "PULSEHUB_TWILIO_TOKEN"
+	envWriteKey      = "PULSEHUB_WRITE_KEY"
+)
+
 // replayCommand posts recorded webhooks (API Gateway HTTP API v2 events like
 // those in events/) to a running PulseHub, each signed the way its provider
-// signs it, so the real verification path accepts them.
-func replayCommand() command {
+// signs it, so the real verification path accepts them. lookupEnv reads the
+// secrets' environment variables.
+func replayCommand(lookupEnv func(string) (string, bool)) command {
 	return command{
 		summary: "replay recorded webhooks (events/http-webhook-*.json, events/http-collect-*.json), each signed as its provider signs it",
 		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fs := newFlags("replay", "replay FILE.json... [--to http://127.0.0.1:8080] [--secret SHOPIFY_WEBHOOK_SECRET] [--meta-secret APP_SECRET] [--twilio-token AUTH_TOKEN] [--sendgrid-key KEY.pem] [--write-key KEY] [--tenant TENANT_ID] [--public-url URL]", stderr)
+			flagUsage := fs.Usage
+			fs.Usage = func() {
+				flagUsage()
+				fmt.Fprintf(stderr, "Secrets can come from the environment instead, out of ps and shell history: $%s, $%s, $%s, $%s (a flag given wins).\n",
+					envShopifySecret, envMetaSecret, envTwilioToken, envWriteKey)
+			}
 			to := fs.String("to", "http://127.0.0.1:8080", "PulseHub's base URL; each file is posted to its own path (a URL ending in /webhooks/shopify, the older form, is read as its base)")
 			var c replayer
-			fs.StringVar(&c.shopifySecret, "secret", "", "Shopify: the shop's webhook secret (signs /webhooks/shopify)")
-			fs.StringVar(&c.metaSecret, "meta-secret", "", "Meta / WhatsApp: the Meta app secret (signs /webhooks/meta and /webhooks/whatsapp)")
-			fs.StringVar(&c.twilioToken, "twilio-token", "", "Twilio: the workspace's Twilio auth token (signs /webhooks/twilio/…)")
+			fs.StringVar(&c.shopifySecret, "secret", "", "Shopify: the shop's webhook secret (signs /webhooks/shopify; default $"+envShopifySecret+")")
+			fs.StringVar(&c.metaSecret, "meta-secret", "", "Meta / WhatsApp: the Meta app secret (signs /webhooks/meta and /webhooks/whatsapp; default $"+envMetaSecret+")")
+			fs.StringVar(&c.twilioToken, "twilio-token", "", "Twilio: the workspace's Twilio auth token (signs /webhooks/twilio/…; default $"+envTwilioToken+")")
 			sgKey := fs.String("sendgrid-key", "", "SendGrid: PEM file of the ECDSA P-256 private key whose public key the workspace saved as webhookPublicKey (signs /webhooks/sendgrid/…)")
-			fs.StringVar(&c.writeKey, "write-key", "", "/collect: the workspace's write key (default: the one recorded in the file)")
+			fs.StringVar(&c.writeKey, "write-key", "", "/collect: the workspace's write key (default $"+envWriteKey+", else the one recorded in the file)")
 			fs.StringVar(&c.tenant, "tenant", "", "workspace id put in /webhooks/twilio/{tenantId} and /webhooks/sendgrid/{tenantId} (default: the file's)")
 			fs.StringVar(&c.publicURL, "public-url", "", "Twilio: the URL Twilio would have called, i.e. the runtime's PUBLIC_BASE_URL (default: --to)")
 			files, err := parseInterspersed(fs, args)
@@ -55,6 +71,14 @@ func replayCommand() command {
 			if len(files) == 0 {
 				fs.Usage()
 				return errUsage
+			}
+			for _, s := range []struct {
+				v   *string
+				env string
+			}{{&c.shopifySecret, envShopifySecret}, {&c.metaSecret, envMetaSecret}, {&c.twilioToken, envTwilioToken}, {&c.writeKey, envWriteKey}} {
+				if *s.v == "" {
+					*s.v, _ = lookupEnv(s.env)
+				}
 			}
 			base, err := replayBase(*to)
 			if err != nil {
@@ -217,8 +241,12 @@ type replayer struct {
 	now                                              func() time.Time
 }
 
-// missing is the error for a file whose provider needs a flag not given.
-func missing(r recorded, what, flag string) error {
+// missing is the error for a file whose provider needs a flag not given
+// (env, when not "", is the variable that can stand in for it).
+func missing(r recorded, what, flag, env string) error {
+	if env != "" {
+		return fmt.Errorf("%s: %s; pass %s or set %s", r.file, what, flag, env)
+	}
 	return fmt.Errorf("%s: %s; pass %s", r.file, what, flag)
 }
 
@@ -227,7 +255,7 @@ func (c replayer) sign(r *recorded) error {
 	switch r.provider {
 	case provShopify:
 		if c.shopifySecret == "" {
-			return missing(*r, "a Shopify webhook is signed with the shop's webhook secret", "--secret")
+			return missing(*r, "a Shopify webhook is signed with the shop's webhook secret", "--secret", envShopifySecret)
 		}
 		if r.header.Get(shopify.HeaderTopic) == "" || r.header.Get(shopify.HeaderShopDomain) == "" || r.header.Get(shopify.HeaderWebhookID) == "" {
 			return fmt.Errorf("%s: X-Shopify-Topic, -Shop-Domain and -Webhook-Id headers are required", r.file)
@@ -235,14 +263,14 @@ func (c replayer) sign(r *recorded) error {
 		r.header.Set(shopify.HeaderHmac, shopify.Sign(c.shopifySecret, r.body))
 	case provMeta, provWhatsApp:
 		if c.metaSecret == "" {
-			return missing(*r, "a Meta or WhatsApp callback is signed with the Meta app secret", "--meta-secret")
+			return missing(*r, "a Meta or WhatsApp callback is signed with the Meta app secret", "--meta-secret", envMetaSecret)
 		}
 		m := hmac.New(sha256.New, []byte(c.metaSecret))
 		m.Write(r.body)
 		r.header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
 	case provTwilio:
 		if c.twilioToken == "" {
-			return missing(*r, "a Twilio webhook is signed with the workspace's Twilio auth token", "--twilio-token")
+			return missing(*r, "a Twilio webhook is signed with the workspace's Twilio auth token", "--twilio-token", envTwilioToken)
 		}
 		c.retarget(r, "/webhooks/twilio/")
 		sig, err := twilioSignature(c.twilioToken, c.publicURL+r.path, r.body)
@@ -252,7 +280,7 @@ func (c replayer) sign(r *recorded) error {
 		r.header.Set("X-Twilio-Signature", sig)
 	case provSendGrid:
 		if c.sendgridKey == nil {
-			return missing(*r, "a SendGrid event webhook is signed with the private key of the workspace's webhookPublicKey", "--sendgrid-key KEY.pem")
+			return missing(*r, "a SendGrid event webhook is signed with the private key of the workspace's webhookPublicKey", "--sendgrid-key KEY.pem", "")
 		}
 		c.retarget(r, "/webhooks/sendgrid/")
 		ts := strconv.FormatInt(c.now().Unix(), 10)
@@ -268,7 +296,7 @@ func (c replayer) sign(r *recorded) error {
 		if c.writeKey != "" {
 			r.header.Set("X-PulseHub-Key", c.writeKey)
 		} else if r.header.Get("X-PulseHub-Key") == "" && !bodyHasWriteKey(r.body) {
-			return missing(*r, "a /collect batch needs a write key and none is recorded", "--write-key")
+			return missing(*r, "a /collect batch needs a write key and none is recorded", "--write-key", envWriteKey)
 		}
 	}
 	return nil

@@ -173,8 +173,14 @@ func sampleFiles(t *testing.T) []string {
 }
 
 func replay(args ...string) (code int, stdout, stderr string) {
+	return replayEnv(nil, args...)
+}
+
+// replayEnv runs replay with env as the whole environment.
+func replayEnv(env map[string]string, args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
-	code = run(context.Background(), append([]string{"replay"}, args...), &out, &errb)
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	code = run(context.Background(), append([]string{"replay"}, args...), &out, &errb, lookup)
 	return code, out.String(), errb.String()
 }
 
@@ -307,6 +313,69 @@ func TestReplayErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReplaySecretsFromEnv: each secret flag falls back to its environment
+// variable, and a flag given wins over the variable.
+func TestReplaySecretsFromEnv(t *testing.T) {
+	fn := newWebhookFunction(t, "")
+	ev := func(name string) string { return "../../events/" + name }
+	secrets := []struct {
+		file, flag, env, value string
+	}{
+		{ev("http-webhook-shopify-orders-create.json"), "--secret", "PULSEHUB_SHOPIFY_SECRET", replayShopKey},
+		{ev("http-webhook-meta-leadgen.json"), "--meta-secret", "PULSEHUB_META_SECRET", replayMetaKey},
+		{ev("http-webhook-whatsapp-message.json"), "--meta-secret", "PULSEHUB_META_SECRET", replayMetaKey},
+		{ev("http-webhook-twilio-status.json"), "--twilio-token", "PULSEHUB_TWILIO_TOKEN", replayTwilio},
+		// The file records the demo's write key, which this workspace refuses.
+		{ev("http-collect-batch.json"), "--write-key", "PULSEHUB_WRITE_KEY", replayWriteKey},
+	}
+	for _, s := range secrets {
+		tests := []struct {
+			name     string
+			env      string // the variable's value ("" unset)
+			flag     string // the flag's value ("" not passed)
+			accepted bool
+		}{
+			{"env without the flag", s.value, "", true},
+			{"flag wins over a wrong env", "wrong", s.value, true},
+			{"a wrong flag wins over env", s.value, "wrong", false},
+		}
+		for _, tt := range tests {
+			t.Run(filepath.Base(s.file)+"/"+tt.name, func(t *testing.T) {
+				env := map[string]string{}
+				if tt.env != "" {
+					env[s.env] = tt.env
+				}
+				args := []string{s.file, "--to", fn.URL, "--tenant", replayTenant}
+				if tt.flag != "" {
+					args = append(args, s.flag, tt.flag)
+				}
+				code, _, stderr := replayEnv(env, args...)
+				envs := fn.queue.Take(t)
+				if tt.accepted && (code != 0 || len(envs) == 0) {
+					t.Fatalf("exit %d, queued %d: %s", code, len(envs), stderr)
+				}
+				if !tt.accepted && (code != 1 || !strings.Contains(stderr, "answered 401") || len(envs) != 0) {
+					t.Fatalf("exit %d, queued %d, want a 401: %s", code, len(envs), stderr)
+				}
+			})
+		}
+	}
+	t.Run("missing names the variable too", func(t *testing.T) {
+		code, _, stderr := replayEnv(map[string]string{"PULSEHUB_META_SECRET": replayMetaKey}, ev("http-webhook-shopify-orders-create.json"), "--to", fn.URL)
+		if code != 1 || !strings.Contains(stderr, "pass --secret or set PULSEHUB_SHOPIFY_SECRET") {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+	})
+	t.Run("usage names the variables", func(t *testing.T) {
+		code, _, stderr := replayEnv(nil, "--help")
+		for _, v := range []string{"$PULSEHUB_SHOPIFY_SECRET", "$PULSEHUB_META_SECRET", "$PULSEHUB_TWILIO_TOKEN", "$PULSEHUB_WRITE_KEY"} {
+			if code != 0 || !strings.Contains(stderr, v) {
+				t.Errorf("exit %d, usage lacks %s:\n%s", code, v, stderr)
+			}
+		}
+	})
 }
 
 // TestReadRecordedDropsHeaders: what the gateway or the HTTP client sets and
