@@ -140,13 +140,22 @@ func TestConsentState(t *testing.T) {
 	}
 }
 
-// A customers/update payload with an unknown consent state is refused
-// whole, before anything is written; the detail names the channel and value.
-func TestParseCustomerRefusesUnknownConsent(t *testing.T) {
-	body := `{"id":77,"email":"ann@example.com","email_marketing_consent":{"state":"opted_in"}}`
-	_, _, err := parseCustomer(fuzzEnv(SourceShopify, "customers/update", []byte(body)))
-	mustInvalid(t, err)
-	if !strings.Contains(apperr.Message(err), `email marketing consent state "opted_in"`) {
-		t.Fatalf("error %q does not name the channel and state", err)
+// A customers/update payload with an unknown consent state keeps the
+// customer and the other channel; only that channel is skipped, with a
+// reason naming the channel and value. A consent-only topic with such a
+// state is still refused whole (parseConsentUpdate).
+func TestParseCustomerSkipsUnknownConsent(t *testing.T) {
+	body := `{"id":77,"email":"ann@example.com","email_marketing_consent":{"state":"opted_in"},"sms_marketing_consent":{"state":"subscribed"}}`
+	c, cs, skipped, err := parseCustomer(fuzzEnv(SourceShopify, "customers/update", []byte(body)))
+	if err != nil || c.ID != 77 {
+		t.Fatalf("customer refused for one unknown consent state: %v", err)
 	}
+	if len(cs) != 1 || cs[0].Channel != "sms" || cs[0].State != "subscribed" {
+		t.Fatalf("consents %+v, want sms subscribed only", cs)
+	}
+	if len(skipped) != 1 || !strings.Contains(apperr.Message(skipped[0]), `email marketing consent state "opted_in"`) {
+		t.Fatalf("skipped %v, want the email channel named with its state", skipped)
+	}
+	_, _, err = parseConsentUpdate(fuzzEnv(SourceShopify, "customers/email_marketing_consent_update", []byte(`{"customer_id":77,"email_marketing_consent":{"state":"opted_in"}}`)))
+	mustInvalid(t, err)
 }

@@ -149,7 +149,7 @@ func FuzzParseCustomer(f *testing.F) {
 	f.Add([]byte(`{"id":78,"phone":"+15551230000"}`))
 	f.Add([]byte(`{"email":"x@y"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		c, cs, err := parseCustomer(fuzzEnv(SourceShopify, "customers/update", body))
+		c, cs, _, err := parseCustomer(fuzzEnv(SourceShopify, "customers/update", body))
 		if err != nil {
 			mustInvalid(t, err)
 			return

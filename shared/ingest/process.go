@@ -233,9 +233,12 @@ func (p *Processor) shopify(ctx context.Context, env Envelope) error {
 		}
 		return err
 	case "customers/create", "customers/update":
-		c, cs, err := parseCustomer(env)
+		c, cs, skipped, err := parseCustomer(env)
 		if err != nil {
 			return err
+		}
+		for _, e := range skipped {
+			p.log.WarnContext(ctx, "ingest: consent left unchanged", "tenant", t, "reason", apperr.Message(e))
 		}
 		return p.customer(ctx, env, c, cs)
 	case "customers/email_marketing_consent_update", "customers/marketing_consent_update":
@@ -363,13 +366,23 @@ func parseRefund(env Envelope) (shopify.Refund, int64, error) {
 
 // parseCustomer reads a customers/create or customers/update payload and
 // the marketing consent it states.
-func parseCustomer(env Envelope) (shopify.Customer, []channelConsent, error) {
-	var c shopify.Customer
+func parseCustomer(env Envelope) (c shopify.Customer, cs []channelConsent, skipped []error, err error) {
 	if err := json.Unmarshal(env.Body, &c); err != nil || c.ID == 0 {
-		return c, nil, invalid(env, fmt.Errorf("customer: %v (id %d)", err, c.ID))
+		return c, nil, nil, invalid(env, fmt.Errorf("customer: %v (id %d)", err, c.ID))
 	}
-	cs, err := shopifyConsents(env, c.EmailMarketingConsent, c.SMSMarketingConsent)
-	return c, cs, err
+	// A consent state Shopify does not document drops that channel only:
+	// the customer's fields and the other channel still apply.
+	for _, ch := range []struct {
+		email, sms *shopify.MarketingConsent
+	}{{email: c.EmailMarketingConsent}, {sms: c.SMSMarketingConsent}} {
+		got, err := shopifyConsents(env, ch.email, ch.sms)
+		if err != nil {
+			skipped = append(skipped, err)
+			continue
+		}
+		cs = append(cs, got...)
+	}
+	return c, cs, skipped, nil
 }
 
 // parseConsentUpdate reads a customers/email_marketing_consent_update
