@@ -48,9 +48,6 @@ func NewFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
 	p := NewProcessor(d.Logger, profiles, idem.New(tbl, time.Now), pub, comp, capi)
 	q, _ := sys.Queue(catalog.QueueIngest)
 	dlq := queue.NewDLQ(sqs.NewFromConfig(d.AWS), d.Config.QueueURL(q.DLQName()))
-	h := batch.Handler(d.Logger, dlq, func(ctx context.Context, m events.SQSMessage) error {
-		return p.Process(ctx, []byte(m.Body))
-	}, batch.Concurrency(10))
 	sw := &sweeper{p: p, every: sweepEvery}
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		// One handler, two triggers: SQS batches from the ingest queue and
@@ -63,9 +60,17 @@ func NewFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
 		if err := json.Unmarshal(raw, &e); err != nil {
 			return nil, fmt.Errorf("ingest: event is neither an SQS batch nor a scheduled event: %w", err)
 		}
-		bctx, finish := p.WithBatch(ctx)
-		res, err := h(bctx, e)
-		finish()
+		// One handler per invocation: its records' order claims are
+		// completed together when the batch ends (also after a panic).
+		b := &Batch{}
+		bp := p.InBatch(b)
+		h := batch.Handler(d.Logger, dlq, func(ctx context.Context, m events.SQSMessage) error {
+			return bp.Process(ctx, []byte(m.Body))
+		}, batch.Concurrency(10))
+		res, err := func() (events.SQSEventResponse, error) {
+			defer p.Complete(ctx, b)
+			return h(ctx, e)
+		}()
 		sw.maybe(ctx, time.Now())
 		return res, err
 	}, nil

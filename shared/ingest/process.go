@@ -29,42 +29,46 @@ type Idem interface {
 	CompleteAll(ctx context.Context, holds []idem.Hold, ttl time.Duration) error
 }
 
-// pending collects the order claims of one queue batch whose follow-up work
+// Batch collects the order claims of one queue batch whose follow-up work
 // is done, so they are completed together (one write per 25 orders) when
 // the batch ends instead of one write each. A claim left open by a crash
 // before that only means a redelivery redoes the follow-ups, which are
 // idempotent.
-type pending struct {
+type Batch struct {
 	mu    sync.Mutex
 	holds []idem.Hold
 }
 
-type pendingKey struct{}
+func (b *Batch) add(h idem.Hold) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.holds = append(b.holds, h)
+}
 
-// WithBatch returns a context whose order claims Process leaves open until
-// finish is called (at the end of a queue batch); finish completes them.
-func (p *Processor) WithBatch(ctx context.Context) (_ context.Context, finish func()) {
-	pd := &pending{}
-	return context.WithValue(ctx, pendingKey{}, pd), func() {
-		pd.mu.Lock()
-		holds := pd.holds
-		pd.holds = nil
-		pd.mu.Unlock()
-		if err := p.idem.CompleteAll(ctx, holds, dedupeTTL); err != nil {
-			// The records are done; their claims stay open until the lease
-			// runs out, after which a redelivery (if any) redoes follow-ups.
-			p.log.WarnContext(ctx, "ingest: could not complete order claims", "claims", len(holds), "error", err)
-		}
+// InBatch returns a Processor that leaves its order claims to b; complete
+// them with Complete when the batch ends.
+func (p *Processor) InBatch(b *Batch) *Processor {
+	q := *p
+	q.batch = b
+	return &q
+}
+
+// Complete completes the claims b collected. Failing only logs: the
+// records are done, and their claims' leases run out instead.
+func (p *Processor) Complete(ctx context.Context, b *Batch) {
+	b.mu.Lock()
+	holds := b.holds
+	b.holds = nil
+	b.mu.Unlock()
+	if err := p.idem.CompleteAll(ctx, holds, dedupeTTL); err != nil {
+		p.log.WarnContext(ctx, "ingest: could not complete order claims", "claims", len(holds), "error", err)
 	}
 }
 
-// complete completes an order's claim now, or at the end of the batch
-// when ctx comes from WithBatch.
+// complete completes an order's claim now, or leaves it to the batch.
 func (p *Processor) complete(ctx context.Context, h idem.Hold) error {
-	if pd, ok := ctx.Value(pendingKey{}).(*pending); ok {
-		pd.mu.Lock()
-		pd.holds = append(pd.holds, h)
-		pd.mu.Unlock()
+	if p.batch != nil {
+		p.batch.add(h)
 		return nil
 	}
 	return p.idem.Complete(ctx, h, dedupeTTL)
@@ -89,6 +93,7 @@ type Processor struct {
 	bus      Publisher
 	comp     Compliance
 	capi     *Conversions // nil: nothing is queued for Meta
+	batch    *Batch       // nil: order claims are completed one by one
 }
 
 // NewProcessor returns a Processor; capi may be nil (no Conversions API).

@@ -142,7 +142,7 @@ func TestOrderRequests(t *testing.T) {
 		t.Fatalf("order.created published %d times for 3 orders", created)
 	}
 
-	// A queue batch (WithBatch, as the function runs it): each order costs
+	// A queue batch (InBatch, as the function runs it): each order costs
 	// its read and its transaction, and the batch's claims are completed
 	// together in one write at the end.
 	// (One order first: the order after the lost response resolves the
@@ -152,13 +152,14 @@ func TestOrderRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	cnt.take()
-	bctx, finish := p.WithBatch(ctx)
+	b := &ingest.Batch{}
+	bp := p.InBatch(b)
 	for i := range batchOrders {
-		if err := p.Process(bctx, env("orders/create", fmt.Sprintf("b%d", i), order(10+i), nil)); err != nil {
+		if err := bp.Process(ctx, env("orders/create", fmt.Sprintf("b%d", i), order(10+i), nil)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	finish()
+	p.Complete(ctx, b)
 	n, ops = cnt.take()
 	t.Logf("a batch of %d orders: %d requests (%s)", batchOrders, n, ops)
 	if want := 2*batchOrders + 1; n > want {
