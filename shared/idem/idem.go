@@ -339,9 +339,10 @@ func (s *Store) Complete(ctx context.Context, h Hold, ttl time.Duration) error {
 // CompleteAll marks many held claims done for ttl in batch writes (one
 // request per 25 instead of one each), for a consumer that finishes a whole
 // queue batch before completing it. Unlike Complete the writes carry no
-// condition: a claim whose lease ran out and was taken over is marked done
-// too, which only spares the new owner from redoing follow-up work this
-// holder already finished.
+// condition. The claims are this holder's, written with its effects; if a
+// lease ran out first and a redelivery re-held the claim to redo the
+// follow-up work, marking it done only spares that redelivery work this
+// holder has already finished.
 func (s *Store) CompleteAll(ctx context.Context, holds []Hold, ttl time.Duration) error {
 	if len(holds) == 0 {
 		return nil

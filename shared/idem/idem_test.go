@@ -340,7 +340,7 @@ func TestCompleteAll(t *testing.T) {
 	}
 	var holds []idem.Hold
 	for i := range 30 {
-		h, err := s.Hold("ingest", fmt.Sprintf("k%d", i), time.Hour, []byte(fmt.Sprint(i)))
+		h, err := s.Hold("ingest", fmt.Sprintf("k%d", i), time.Minute, []byte(fmt.Sprint(i)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -352,7 +352,8 @@ func TestCompleteAll(t *testing.T) {
 		}
 		holds = append(holds, h)
 	}
-	if err := s.CompleteAll(ctx, holds, time.Hour); err != nil {
+	done := time.Now()
+	if err := s.CompleteAll(ctx, holds, 2*time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 30 {
@@ -362,6 +363,10 @@ func TestCompleteAll(t *testing.T) {
 		}
 		if s.State(r) != idem.Done || string(r.Result) != fmt.Sprint(i) || r.Owner != "" {
 			t.Errorf("claim %d after CompleteAll: state %v, result %q, owner %q", i, s.State(r), r.Result, r.Owner)
+		}
+		// Kept for the completion's ttl, not the hold's (a minute).
+		if want := done.Add(2 * time.Hour).Unix(); r.TTL < want-60 || r.TTL > want+60 {
+			t.Errorf("claim %d expires at %d, want about %d", i, r.TTL, want)
 		}
 	}
 }
