@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,8 +74,7 @@ func invokeCommand() command {
 			if err != nil {
 				return err
 			}
-			env := local.FunctionEnv(res, cat, base, *state, secret)
-			maps.Copy(env, awsEnv)
+			env := local.FunctionEnv(res, cat, base, *state, secret, awsEnv)
 			b, err := local.BuildFunction(ctx, fn, build, local.Lookup(env), stderr, nil)
 			if err != nil {
 				return err

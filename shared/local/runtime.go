@@ -270,13 +270,12 @@ func CursorSecret(stateDir string) ([]byte, error) {
 // FunctionEnv is the environment a function sees locally: what the CDK
 // stack sets in AWS, pointed at the local resources.
 func (r *Runtime) FunctionEnv(secret []byte) map[string]string {
-	env := FunctionEnv(r.res, r.opts.Catalog, r.baseURL, r.opts.StateDir, secret)
-	maps.Copy(env, r.awsEnv)
-	return env
+	return FunctionEnv(r.res, r.opts.Catalog, r.baseURL, r.opts.StateDir, secret, r.awsEnv)
 }
 
-// FunctionEnv builds the environment for every function from the resources.
-func FunctionEnv(res Resources, cat catalog.Catalog, baseURL, stateDir string, secret []byte) map[string]string {
+// FunctionEnv builds the environment for every function from the resources,
+// with awsEnv (Endpoints.AWSEnv: endpoints, region, credentials) added.
+func FunctionEnv(res Resources, cat catalog.Catalog, baseURL, stateDir string, secret []byte, awsEnv map[string]string) map[string]string {
 	keys := "file:" + filepath.Join(stateDir, "keys")
 	env := map[string]string{
 		catalog.EnvTable:       res.TableName,
@@ -297,6 +296,7 @@ func FunctionEnv(res Resources, cat catalog.Catalog, baseURL, stateDir string, s
 	for _, p := range []string{"shopify", "meta", "gtm", "sendgrid", "twilio", "fcm", "whatsapp", "openai"} {
 		env["PROVIDER_URL_"+strings.ToUpper(p)] = baseURL + "/sandbox/" + p
 	}
+	maps.Copy(env, awsEnv)
 	return env
 }
 

@@ -245,6 +245,36 @@ func TestRuntimeMissingConstructor(t *testing.T) {
 	}
 }
 
+// TestFunctionEnvIncludesAWSEnv: the one FunctionEnv call gives a function
+// everything it needs, the AWS part (endpoints, region, credentials)
+// included, with nothing taken from the process environment.
+func TestFunctionEnvIncludesAWSEnv(t *testing.T) {
+	cat := catalog.System()
+	res := local.Resources{TableName: "pulsehub-main", QueueURLs: map[string]string{}}
+	for _, q := range cat.Queues {
+		res.QueueURLs[q.Name] = "http://127.0.0.1:9/000000000000/" + q.Name
+		res.QueueURLs[q.DLQName()] = "http://127.0.0.1:9/000000000000/" + q.DLQName()
+	}
+	none := func(string) (string, bool) { return "", false }
+	awsEnv := local.Endpoints{DynamoDB: "http://127.0.0.1:8001", SQS: "http://127.0.0.1:9325"}.AWSEnv("http://127.0.0.1:8080/_aws/events", none)
+	env := local.FunctionEnv(res, cat, "http://127.0.0.1:8080", t.TempDir(), []byte("cursor-secret"), awsEnv)
+	for k, v := range awsEnv {
+		if env[k] != v {
+			t.Errorf("%s = %q, want %q from the AWS env", k, env[k], v)
+		}
+	}
+	if env[catalog.EnvTable] != "pulsehub-main" {
+		t.Errorf("%s = %q", catalog.EnvTable, env[catalog.EnvTable])
+	}
+	d, err := lambdafn.NewDeps(context.Background(), "webhooks", func(k string) (string, bool) { v, ok := env[k]; return v, ok }, io.Discard)
+	if err != nil {
+		t.Fatalf("deps from the env alone: %v", err)
+	}
+	if d.AWS.Region != "us-east-1" {
+		t.Errorf("region %q, want the AWS env's us-east-1", d.AWS.Region)
+	}
+}
+
 // BenchmarkRuntimeStart measures runtime start → /healthz 200 against running emulators.
 func BenchmarkRuntimeStart(b *testing.B) {
 	for b.Loop() {
