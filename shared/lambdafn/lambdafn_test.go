@@ -48,7 +48,7 @@ func TestNewDepsNamesBadConfiguration(t *testing.T) {
 
 // TestAWSConfigTakesEndpointsFromLookup: a client built from AWSConfig
 // sends its requests to the endpoint the lookup names for its service, with
-// the lookup's region, and other services are not redirected.
+// the lookup's region and credentials.
 func TestAWSConfigTakesEndpointsFromLookup(t *testing.T) {
 	var hits atomic.Int32
 	var auth atomic.Value
@@ -81,7 +81,33 @@ func TestAWSConfigTakesEndpointsFromLookup(t *testing.T) {
 	if a, _ := auth.Load().(string); !strings.Contains(a, "Credential=AKIDLOOKUP/") || !strings.Contains(a, "/eu-west-3/dynamodb/") {
 		t.Errorf("request signed as %q, want the lookup's key and region", a)
 	}
-	if got, ok, _ := endpointSource(func(k string) string { return env[k] }).GetServiceBaseEndpoint(context.Background(), "Secrets Manager"); ok {
-		t.Errorf("Secrets Manager redirected to %q without AWS_ENDPOINT_URL_SECRETS_MANAGER", got)
+}
+
+// TestEndpointSourceNaming: the service id becomes the SDK's variable name
+// (AWS_ENDPOINT_URL_ + upper case, spaces as underscores), and a service the
+// lookup does not name is not found, so the SDK asks its next source (the
+// process environment, the shared config).
+func TestEndpointSourceNaming(t *testing.T) {
+	env := map[string]string{
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER":         "http://secrets.local",
+		"AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI": "http://ws.local",
+		"AWS_ENDPOINT_URL_DYNAMODB":                "http://dynamodb.local",
+	}
+	src := endpointSource(func(k string) string { return env[k] })
+	tests := []struct {
+		sdkID  string
+		want   string
+		wantOK bool
+	}{
+		{"Secrets Manager", "http://secrets.local", true},
+		{"ApiGatewayManagementApi", "http://ws.local", true},
+		{"DynamoDB", "http://dynamodb.local", true},
+		{"SQS", "", false},
+	}
+	for _, tt := range tests {
+		got, ok, err := src.GetServiceBaseEndpoint(context.Background(), tt.sdkID)
+		if err != nil || got != tt.want || ok != tt.wantOK {
+			t.Errorf("%q: (%q, %v, %v), want (%q, %v, nil)", tt.sdkID, got, ok, err, tt.want, tt.wantOK)
+		}
 	}
 }
