@@ -51,8 +51,12 @@ func receiveAll(t *testing.T, c *sqs.Client, url string, want int) []types.Messa
 	deadline := time.Now().Add(10 * time.Second)
 	var got []types.Message
 	for len(got) < want && time.Now().Before(deadline) {
+		// A short visibility timeout: if a response is cut off in transit
+		// under load and the SDK retries the receive, the messages that
+		// response carried come back within the deadline instead of after
+		// the queue's 30 s default.
 		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 2,
 			MessageAttributeNames: []string{"All"},
 		})
 		if err != nil {
