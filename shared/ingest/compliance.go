@@ -59,6 +59,43 @@ type shopifyPrivacy struct {
 	} `json:"data_request"`
 }
 
+// privacyRequest is what the processor reads from a compliance webhook.
+// The workspace is the envelope's tenant (resolved from the verified
+// shop), so shop_id and shop_domain are not read here.
+type privacyRequest struct {
+	Customer        profile.Identity // customers/*: who the request is about
+	OrdersToRedact  []int64          // customers/redact
+	OrdersRequested []int64          // customers/data_request
+	DataRequestID   string           // customers/data_request: Shopify's request id, when given
+}
+
+// parseCompliance reads the body of customers/data_request,
+// customers/redact, shop/redact or app/uninstalled. The customer topics
+// need a customer object; the shop-wide topics read nothing from the body
+// but must still be JSON of that shape. Bad input is apperr.Invalid.
+func parseCompliance(env Envelope) (privacyRequest, error) {
+	var b shopifyPrivacy
+	if err := json.Unmarshal(env.Body, &b); err != nil {
+		return privacyRequest{}, invalid(env, err)
+	}
+	var req privacyRequest
+	switch env.Topic {
+	case "customers/redact", "customers/data_request":
+		if b.Customer == nil {
+			return privacyRequest{}, invalid(env, fmt.Errorf("no customer object"))
+		}
+		req.Customer = profile.Identity{Email: b.Customer.Email, Phone: b.Customer.Phone}
+		if b.Customer.ID != 0 {
+			req.Customer.ShopifyID = strconv.FormatInt(b.Customer.ID, 10)
+		}
+		req.OrdersToRedact, req.OrdersRequested = b.OrdersToRedact, b.OrdersRequested
+		if b.DataRequest != nil && b.DataRequest.ID != 0 {
+			req.DataRequestID = strconv.FormatInt(b.DataRequest.ID, 10)
+		}
+	}
+	return req, nil
+}
+
 // redactMargin is the time left for the last steps when shop/redact
 // erases customers until its invocation deadline.
 const redactMargin = 5 * time.Second
@@ -67,35 +104,28 @@ func (p *Processor) compliance(ctx context.Context, env Envelope) error {
 	if p.comp.Privacy == nil || p.comp.Integrations == nil || p.comp.Audit == nil {
 		return apperr.E(apperr.Internal, "ingest: %s needs the compliance dependencies", env.Topic)
 	}
-	var b shopifyPrivacy
-	if err := json.Unmarshal(env.Body, &b); err != nil {
-		return invalid(env, err)
+	req, err := parseCompliance(env)
+	if err != nil {
+		return err
 	}
 	actor := env.Source + ":" + env.Topic
 	rec := profile.ComplianceRequest{ID: requestID(env), Source: env.Source, Topic: env.Topic, ReceivedAt: env.ReceivedAt.UTC().Format(time.RFC3339Nano)}
 	var export []byte
 	switch env.Topic {
 	case "customers/redact", "customers/data_request":
-		if b.Customer == nil {
-			return invalid(env, fmt.Errorf("no customer object"))
-		}
-		id := profile.Identity{Email: b.Customer.Email, Phone: b.Customer.Phone}
-		if b.Customer.ID != 0 {
-			id.ShopifyID = strconv.FormatInt(b.Customer.ID, 10)
-		}
-		ids, err := p.profiles.Lookup(ctx, env.Tenant, id)
+		ids, err := p.profiles.Lookup(ctx, env.Tenant, req.Customer)
 		if err != nil {
 			return err
 		}
 		rec.CustomerIDs = ids
 		if env.Topic == "customers/redact" {
-			rec.Outcome, err = p.redactCustomers(ctx, env.Tenant, ids, actor, b.OrdersToRedact)
+			rec.Outcome, err = p.redactCustomers(ctx, env.Tenant, ids, actor, req.OrdersToRedact)
 		} else {
-			if b.DataRequest != nil && b.DataRequest.ID != 0 {
-				rec.ProviderID = strconv.FormatInt(b.DataRequest.ID, 10)
+			if req.DataRequestID != "" {
+				rec.ProviderID = req.DataRequestID
 				rec.ID = "shopify-data-request-" + rec.ProviderID
 			}
-			export, rec.Outcome, err = p.exportCustomers(ctx, env.Tenant, ids, actor, b.OrdersRequested)
+			export, rec.Outcome, err = p.exportCustomers(ctx, env.Tenant, ids, actor, req.OrdersRequested)
 		}
 		if err != nil {
 			return err
