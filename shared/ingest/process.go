@@ -596,12 +596,34 @@ type collectEvent struct {
 	Properties  map[string]any `json:"properties"`
 }
 
-func (p *Processor) collect(ctx context.Context, env Envelope) error {
+// identity is who a collected event is about.
+func (e collectEvent) identity() profile.Identity {
+	return profile.Identity{AnonymousID: e.AnonymousID, UserID: e.UserID, Email: e.Email, Phone: e.Phone}
+}
+
+// parseCollect reads the body of a "collect" envelope: an event with its
+// name, id and someone it is about. Bad input is apperr.Invalid.
+func parseCollect(env Envelope) (collectEvent, error) {
 	var e collectEvent
 	if err := json.Unmarshal(env.Body, &e); err != nil || e.EventID == "" || e.Event == "" {
-		return invalid(env, fmt.Errorf("collect event: %v", err))
+		return collectEvent{}, invalid(env, fmt.Errorf("collect event: %v (event %q, eventId %q)", err, e.Event, e.EventID))
 	}
-	r, err := p.profiles.Resolve(ctx, env.Tenant, profile.Identity{AnonymousID: e.AnonymousID, UserID: e.UserID, Email: e.Email, Phone: e.Phone})
+	// profile.Resolve refuses an identity with every field blank too; saying
+	// so here names the collect fields.
+	if blank(e.AnonymousID) && blank(e.UserID) && blank(e.Email) && blank(e.Phone) {
+		return collectEvent{}, invalid(env, errors.New("collect event names nobody (no anonymousId, userId, email or phone)"))
+	}
+	return e, nil
+}
+
+func blank(s string) bool { return strings.TrimSpace(s) == "" }
+
+func (p *Processor) collect(ctx context.Context, env Envelope) error {
+	e, err := parseCollect(env)
+	if err != nil {
+		return err
+	}
+	r, err := p.profiles.Resolve(ctx, env.Tenant, e.identity())
 	if err != nil {
 		return err
 	}
