@@ -220,13 +220,19 @@ func (c *Client) waitFor(cost float64) time.Duration {
 	if avail >= cost {
 		return 0
 	}
-	return time.Duration((cost - avail) / b.RestoreRate * float64(time.Second))
+	// Capped before converting: a tiny restore rate would overflow the
+	// Duration into a negative (no wait at all). Real buckets refill in
+	// seconds; past the cap the request goes and THROTTLED paces it.
+	return time.Duration(min((cost-avail)/b.RestoreRate, maxThrottleWait.Seconds()) * float64(time.Second))
 }
 
-// Bucket returns the last throttle status seen (for logs and tests).
+// maxThrottleWait bounds one wait for the cost bucket to refill.
+const maxThrottleWait = time.Minute
+
 // throttleBackoff paces retries after THROTTLED, 429 and 5xx answers.
 var throttleBackoff = retry.Backoff{Base: 250 * time.Millisecond, Max: 5 * time.Second}
 
+// Bucket returns the last throttle status seen (for logs and tests).
 func (c *Client) Bucket() ThrottleStatus {
 	c.mu.Lock()
 	defer c.mu.Unlock()
