@@ -222,12 +222,13 @@ func (c *Client) waitFor(cost float64) time.Duration {
 	}
 	// Capped before converting: a tiny restore rate would overflow the
 	// Duration into a negative (no wait at all). Real buckets refill in
-	// seconds; past the cap the request goes and THROTTLED paces it.
+	// seconds to minutes; past the cap the request goes and THROTTLED
+	// paces it.
 	return time.Duration(min((cost-avail)/b.RestoreRate, maxThrottleWait.Seconds()) * float64(time.Second))
 }
 
 // maxThrottleWait bounds one wait for the cost bucket to refill.
-const maxThrottleWait = time.Minute
+const maxThrottleWait = time.Hour
 
 // throttleBackoff paces retries after THROTTLED, 429 and 5xx answers.
 var throttleBackoff = retry.Backoff{Base: 250 * time.Millisecond, Max: 5 * time.Second}

@@ -6,7 +6,7 @@ import (
 )
 
 // TestWaitFor: the wait for the cost bucket follows its restore rate and
-// stays within maxThrottleWait even for a rate that would overflow.
+// stays within maxThrottleWait (an hour) even for a rate that would overflow.
 func TestWaitFor(t *testing.T) {
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	for _, tt := range []struct {
