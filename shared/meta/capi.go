@@ -197,7 +197,11 @@ func (c *Client) post(ctx context.Context, batch []Event) (int, error) {
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	var out graphError
-	_ = json.Unmarshal(raw, &out)
+	if err := json.Unmarshal(raw, &out); err != nil && resp.StatusCode/100 == 2 {
+		// A 2xx that is not the Graph API's JSON (a proxy's page, a cut-off
+		// body) says nothing about the events: send them again later.
+		return 0, apperr.Wrap(apperr.Transient, err, "meta: answer %d is not the Graph API's JSON", resp.StatusCode)
+	}
 	if resp.StatusCode/100 == 2 && out.Error == nil {
 		return out.EventsReceived, nil
 	}

@@ -32,6 +32,7 @@ func FuzzSendResponse(f *testing.F) {
 	f.Add(uint16(500), []byte(`{"error":{"message":"An unknown error occurred","type":"OAuthException","code":1,"is_transient":true}}`))
 	f.Add(uint16(200), []byte(`{"error":{"code":"x"},"events_received":"1"}`))
 	f.Add(uint16(502), []byte(`<html>Bad Gateway</html>`))
+	f.Add(uint16(200), []byte(`<html>OK</html>`))
 	f.Fuzz(func(t *testing.T, status uint16, body []byte) {
 		if status < 100 || status > 599 {
 			return
@@ -47,10 +48,10 @@ func FuzzSendResponse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if status/100 != 2 || (decoded && probe.Error != nil) {
+		if status/100 != 2 || !decoded || probe.Error != nil {
 			t.Fatalf("status %d body %q was a success", status, body)
 		}
-		if res.Batches != 1 || (decoded && res.Received != probe.EventsReceived) {
+		if res.Batches != 1 || res.Received != probe.EventsReceived {
 			t.Fatalf("result %+v from %q", res, body)
 		}
 	})
