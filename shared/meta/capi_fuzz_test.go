@@ -1,24 +1,14 @@
 package meta
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/pulsehub/pulsehub/shared/testenv"
 )
-
-// answer is an http.RoundTripper giving every request the same response.
-type answer struct {
-	status int
-	body   []byte
-}
-
-func (a answer) RoundTrip(*http.Request) (*http.Response, error) {
-	return &http.Response{StatusCode: a.status, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(a.body))}, nil
-}
 
 // FuzzSendResponse drives Client.Send with any Conversions API answer: it
 // never panics, a Graph API error object or an HTTP failure is never a
@@ -37,7 +27,7 @@ func FuzzSendResponse(f *testing.F) {
 		if status < 100 || status > 599 {
 			return
 		}
-		c := NewClient(&http.Client{Transport: answer{int(status), body}}, "https://graph.example", "v21.0", "px1", "tok", "secret")
+		c := NewClient(&http.Client{Transport: testenv.Respond{Status: int(status), Body: body}}, "https://graph.example", "v21.0", "px1", "tok", "secret")
 		now := time.Now()
 		res, err := c.Send(context.Background(), []Event{{EventName: "Purchase", EventTime: now.Unix(), EventID: "e1", ActionSource: "website"}})
 		var probe struct {

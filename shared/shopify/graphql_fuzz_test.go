@@ -4,23 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
+	"github.com/pulsehub/pulsehub/shared/testenv"
 )
-
-// answer is an http.RoundTripper giving every request the same response.
-type answer struct {
-	status int
-	body   []byte
-}
-
-func (a answer) RoundTrip(*http.Request) (*http.Response, error) {
-	return &http.Response{StatusCode: a.status, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(a.body))}, nil
-}
 
 // FuzzDoResponse drives Client.Do with any Admin API answer: it never
 // panics, and a response carrying GraphQL errors, or an HTTP failure, is
@@ -41,7 +31,7 @@ func FuzzDoResponse(f *testing.F) {
 		if status < 100 || status > 599 {
 			return
 		}
-		c := NewClient(&http.Client{Transport: answer{int(status), body}}, "https://shop.example/admin/api/2025-01/graphql.json", "tok")
+		c := NewClient(&http.Client{Transport: testenv.Respond{Status: int(status), Body: body}}, "https://shop.example/admin/api/2025-01/graphql.json", "tok")
 		c.Sleep = func(context.Context, time.Duration) error { return nil }
 		var out any
 		err := c.Do(context.Background(), "{ shop { name } }", nil, &out)
