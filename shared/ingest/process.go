@@ -377,15 +377,13 @@ func parseCustomer(env Envelope) (c shopify.Customer, cs []channelConsent, skipp
 	}
 	// A consent state Shopify does not document drops that channel only:
 	// the customer's fields and the other channel still apply.
-	for _, ch := range []struct {
-		email, sms *shopify.MarketingConsent
-	}{{email: c.EmailMarketingConsent}, {sms: c.SMSMarketingConsent}} {
-		got, err := shopifyConsents(env, ch.email, ch.sms)
+	for _, ch := range marketingChannels(c.EmailMarketingConsent, c.SMSMarketingConsent) {
+		got, ok, err := channelConsentOf(env, ch.name, ch.mc)
 		if err != nil {
 			skipped = append(skipped, err)
-			continue
+		} else if ok {
+			cs = append(cs, got)
 		}
-		cs = append(cs, got...)
 	}
 	return c, cs, skipped, nil
 }
@@ -432,24 +430,42 @@ type channelConsent struct {
 // documented set is invalid rather than stored as it came.
 func shopifyConsents(env Envelope, email, sms *shopify.MarketingConsent) ([]channelConsent, error) {
 	var out []channelConsent
-	for _, c := range []struct {
-		channel string
-		mc      *shopify.MarketingConsent
-	}{{"email", email}, {"sms", sms}} {
-		if c.mc == nil || strings.TrimSpace(c.mc.State) == "" {
-			continue
-		}
-		state, err := consentState(c.mc.State)
+	for _, ch := range marketingChannels(email, sms) {
+		c, ok, err := channelConsentOf(env, ch.name, ch.mc)
 		if err != nil {
-			return nil, apperr.Wrap(apperr.Invalid, err, "%s %s: %s marketing consent state %q is not one Shopify documents", env.Source, env.Topic, c.channel, c.mc.State)
+			return nil, err
 		}
-		at := env.TriggeredAt
-		if c.mc.ConsentUpdatedAt != nil && !c.mc.ConsentUpdatedAt.IsZero() {
-			at = *c.mc.ConsentUpdatedAt
+		if ok {
+			out = append(out, c)
 		}
-		out = append(out, channelConsent{Channel: c.channel, State: state, Detail: c.mc.OptInLevel, At: at})
 	}
 	return out, nil
+}
+
+type marketingChannel struct {
+	name string
+	mc   *shopify.MarketingConsent
+}
+
+func marketingChannels(email, sms *shopify.MarketingConsent) []marketingChannel {
+	return []marketingChannel{{"email", email}, {"sms", sms}}
+}
+
+// channelConsentOf reads one channel's consent; ok is false when the
+// payload states none.
+func channelConsentOf(env Envelope, channel string, mc *shopify.MarketingConsent) (c channelConsent, ok bool, err error) {
+	if mc == nil || strings.TrimSpace(mc.State) == "" {
+		return channelConsent{}, false, nil
+	}
+	state, err := consentState(mc.State)
+	if err != nil {
+		return channelConsent{}, false, apperr.Wrap(apperr.Invalid, err, "%s %s: %s marketing consent state %q is not one Shopify documents", env.Source, env.Topic, channel, mc.State)
+	}
+	at := env.TriggeredAt
+	if mc.ConsentUpdatedAt != nil && !mc.ConsentUpdatedAt.IsZero() {
+		at = *mc.ConsentUpdatedAt
+	}
+	return channelConsent{Channel: channel, State: state, Detail: mc.OptInLevel, At: at}, true, nil
 }
 
 // consentState maps Shopify's marketing state (REST lower case, GraphQL
