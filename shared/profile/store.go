@@ -828,12 +828,12 @@ const consentSkew = 5 * time.Minute
 // SetConsent records a channel's consent state as of provider time at. An
 // older statement never overwrites a newer one. changed reports a new state.
 func (s *Store) SetConsent(ctx context.Context, tenant, cid string, c Consent, at time.Time) (changed bool, err error) {
-	stated := ts(at)
-	future := at.After(s.now().Add(consentSkew))
+	stated, now := ts(at), s.now()
+	future := at.After(now.Add(consentSkew))
 	if future {
 		// A statement dated ahead of our clock (a provider's clock error)
 		// counts as of now, or it would outrank every real one after it.
-		at = s.now()
+		at = now
 	}
 	c.PK, c.SK, c.UpdatedAt = custPK(tenant, cid), skConsent+c.Channel, ts(at)
 	for range attempts {
@@ -1041,11 +1041,11 @@ func (s *Store) Unmerge(ctx context.Context, tenant, survivor, mergeSK string) e
 	_, _, err := s.mutate(ctx, tenant, survivor, func(p *Profile) (bool, []store.TxOp, error) {
 		// Read again on every attempt: a concurrent undo of the same
 		// merge may have committed meanwhile, and must not subtract twice.
-		var now MergeRecord
-		if err := s.t.Get(ctx, store.Key{PK: rec.PK, SK: rec.SK}, &now); err != nil {
+		var latest MergeRecord
+		if err := s.t.Get(ctx, store.Key{PK: rec.PK, SK: rec.SK}, &latest); err != nil {
 			return false, nil, err
 		}
-		if now.Undone {
+		if latest.Undone {
 			return false, nil, nil
 		}
 		cur, err := s.profile(ctx, tenant, m.ID)
