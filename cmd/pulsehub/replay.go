@@ -393,34 +393,23 @@ func bodyHasWriteKey(body []byte) bool {
 // post sends r to base+r.path, retrying 429, 5xx and connection errors a
 // few times; any other non-2xx answer is an error naming the file.
 func post(ctx context.Context, hc *http.Client, base string, r recorded) (int, error) {
-	// Paces retries of 429 and 5xx answers.
-	backoff := retry.Backoff{Base: 200 * time.Millisecond, Max: 3 * time.Second}
-	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+r.path, bytes.NewReader(r.body))
-		if err != nil {
-			return 0, fmt.Errorf("%s: %w", r.file, err)
-		}
-		req.Header = r.header.Clone()
-		res, err := hc.Do(req)
-		var msg []byte
-		if err == nil {
-			msg, _ = io.ReadAll(io.LimitReader(res.Body, 2048))
-			res.Body.Close()
-			switch {
-			case res.StatusCode/100 == 2:
-				return res.StatusCode, nil
-			case res.StatusCode != http.StatusTooManyRequests && res.StatusCode < 500:
-				return 0, fmt.Errorf("%s: POST %s answered %d: %s%s", r.file, r.path, res.StatusCode, bytes.TrimSpace(msg), hint(r, res.StatusCode))
+	status, msg, err := retry.HTTP(ctx, hc, 5, retry.Backoff{Base: 200 * time.Millisecond, Max: 3 * time.Second},
+		func(ctx context.Context) (*http.Request, error) {
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+r.path, bytes.NewReader(r.body))
+			if err == nil {
+				req.Header = r.header.Clone()
 			}
-			err = fmt.Errorf("answered %d: %s", res.StatusCode, bytes.TrimSpace(msg))
-		}
-		if attempt >= 4 {
-			return 0, fmt.Errorf("%s: POST %s: %w", r.file, r.path, err)
-		}
-		if err := retry.Sleep(ctx, backoff.Delay(attempt)); err != nil {
-			return 0, err
-		}
+			return req, err
+		})
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("%s: POST %s: %w", r.file, r.path, err)
+	case status/100 == 2:
+		return status, nil
+	case retry.RetryableStatus(status):
+		return 0, fmt.Errorf("%s: POST %s: answered %d: %s", r.file, r.path, status, bytes.TrimSpace(msg))
 	}
+	return 0, fmt.Errorf("%s: POST %s answered %d: %s%s", r.file, r.path, status, bytes.TrimSpace(msg), hint(r, status))
 }
 
 // hint says what to check when PulseHub refused a signature.

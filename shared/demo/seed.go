@@ -16,6 +16,7 @@ import (
 
 	"github.com/pulsehub/pulsehub/shared/importer"
 	"github.com/pulsehub/pulsehub/shared/local/sandbox"
+	"github.com/pulsehub/pulsehub/shared/retry"
 	"github.com/pulsehub/pulsehub/shared/shopify"
 )
 
@@ -185,6 +186,9 @@ func (s *Seeder) configure(ctx context.Context, token string) error {
 	return nil
 }
 
+// collectBackoff paces retried /collect batches.
+var collectBackoff = retry.Backoff{Base: 200 * time.Millisecond, Max: 6400 * time.Millisecond}
+
 // collect posts the on-site events in batches, a few at a time.
 func (s *Seeder) collect(ctx context.Context, evs []CollectEvent) error {
 	const batch = 25
@@ -204,13 +208,18 @@ func (s *Seeder) collect(ctx context.Context, evs []CollectEvent) error {
 				if err == nil && status/100 == 2 {
 					return
 				}
-				if attempt >= 5 || (err == nil && status != http.StatusTooManyRequests && status < 500) {
+				if attempt >= 5 || (err == nil && !retry.RetryableStatus(status)) {
 					mu.Lock()
 					errs = append(errs, fmt.Errorf("demo: POST /collect answered %d: %s (%v)", status, body, err))
 					mu.Unlock()
 					return
 				}
-				time.Sleep(200 * time.Millisecond << attempt)
+				if err := retry.Sleep(ctx, collectBackoff.Delay(attempt)); err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("demo: POST /collect: %w", err))
+					mu.Unlock()
+					return
+				}
 			}
 		}()
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -92,35 +91,18 @@ feed:
 }
 
 func (s *Sender) post(ctx context.Context, hc *http.Client, d shopify.Delivery) error {
-	for attempt := 0; ; attempt++ {
-		req, err := d.NewRequest(ctx, s.URL, s.Secret)
-		if err != nil {
-			return err
-		}
-		res, err := hc.Do(req)
-		var status int
-		var msg []byte
-		if err == nil {
-			status = res.StatusCode
-			msg, _ = io.ReadAll(io.LimitReader(res.Body, 2048))
-			res.Body.Close()
-			if status/100 == 2 {
-				return nil
-			}
-			if status != http.StatusTooManyRequests && status < 500 {
-				return fmt.Errorf("importer: %s webhook %s rejected with %d: %s", d.Topic, d.WebhookID, status, msg)
-			}
-		}
-		if attempt >= 8 {
-			if err != nil {
-				return fmt.Errorf("importer: %s webhook %s: %w", d.Topic, d.WebhookID, err)
-			}
-			return fmt.Errorf("importer: %s webhook %s: still %d after retries: %s", d.Topic, d.WebhookID, status, msg)
-		}
-		if err := retry.Sleep(ctx, sendBackoff.Delay(attempt)); err != nil {
-			return err
-		}
+	status, msg, err := retry.HTTP(ctx, hc, 9, sendBackoff, func(ctx context.Context) (*http.Request, error) {
+		return d.NewRequest(ctx, s.URL, s.Secret)
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("importer: %s webhook %s: %w", d.Topic, d.WebhookID, err)
+	case status/100 == 2:
+		return nil
+	case retry.RetryableStatus(status):
+		return fmt.Errorf("importer: %s webhook %s: still %d after retries: %s", d.Topic, d.WebhookID, status, msg)
 	}
+	return fmt.Errorf("importer: %s webhook %s rejected with %d: %s", d.Topic, d.WebhookID, status, msg)
 }
 
 // sendBackoff paces webhook retries: 100 ms doubling, capped at 5 s.

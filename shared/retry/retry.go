@@ -4,6 +4,8 @@ package retry
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"time"
 )
 
@@ -34,5 +36,41 @@ func Sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	case <-t.C:
 		return nil
+	}
+}
+
+// RetryableStatus reports whether an HTTP answer is worth sending again:
+// 429 Too Many Requests and 5xx. Any other answer is final.
+func RetryableStatus(code int) bool {
+	return code == http.StatusTooManyRequests || code >= 500
+}
+
+// HTTP sends the request newReq builds (anew for every attempt, so bodies
+// are fresh) until an answer is final (RetryableStatus false) or attempts
+// run out, waiting b.Delay between tries. It returns the last answer's
+// status and up to 2 KB of its body; err is set when newReq fails, when
+// the last attempt got no answer at all, or when ctx ends.
+func HTTP(ctx context.Context, hc *http.Client, attempts int, b Backoff, newReq func(context.Context) (*http.Request, error)) (status int, body []byte, err error) {
+	for attempt := 0; ; attempt++ {
+		req, err := newReq(ctx)
+		if err != nil {
+			return 0, nil, err
+		}
+		res, err := hc.Do(req)
+		status, body = 0, nil
+		if err == nil {
+			status = res.StatusCode
+			body, _ = io.ReadAll(io.LimitReader(res.Body, 2048))
+			res.Body.Close()
+			if !RetryableStatus(status) {
+				return status, body, nil
+			}
+		}
+		if attempt+1 >= attempts {
+			return status, body, err
+		}
+		if err := Sleep(ctx, b.Delay(attempt)); err != nil {
+			return status, body, err
+		}
 	}
 }

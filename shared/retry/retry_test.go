@@ -3,6 +3,11 @@ package retry
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -38,5 +43,50 @@ func TestSleepEndsWithContext(t *testing.T) {
 	}
 	if err := Sleep(context.Background(), time.Millisecond); err != nil {
 		t.Fatalf("Sleep(1ms) = %v", err)
+	}
+}
+
+// TestHTTP: 429 and 5xx are sent again until a final answer or the last
+// attempt; a 4xx is final at once; every attempt gets a fresh request.
+func TestHTTP(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		answers    []int
+		attempts   int
+		wantStatus int
+		wantCalls  int
+	}{
+		{"ok at once", []int{200}, 5, 200, 1},
+		{"retried until ok", []int{503, 429, 200}, 5, 200, 3},
+		{"client error is final", []int{401, 200}, 5, 401, 1},
+		{"attempts run out", []int{500, 500, 500, 500}, 3, 500, 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n := int(calls.Add(1)) - 1
+				if b, _ := io.ReadAll(r.Body); string(b) != "payload" {
+					t.Errorf("attempt %d sent body %q", n, b)
+				}
+				w.WriteHeader(tt.answers[n])
+				io.WriteString(w, http.StatusText(tt.answers[n]))
+			}))
+			defer srv.Close()
+			status, body, err := HTTP(context.Background(), srv.Client(), tt.attempts, Backoff{Base: time.Millisecond, Max: time.Millisecond},
+				func(ctx context.Context) (*http.Request, error) {
+					return http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, strings.NewReader("payload"))
+				})
+			if err != nil || status != tt.wantStatus || string(body) != http.StatusText(tt.wantStatus) || int(calls.Load()) != tt.wantCalls {
+				t.Fatalf("status %d body %q err %v after %d calls; want %d after %d", status, body, err, calls.Load(), tt.wantStatus, tt.wantCalls)
+			}
+		})
+	}
+	// No answer at all: the transport error comes back after the attempts.
+	status, _, err := HTTP(context.Background(), &http.Client{}, 2, Backoff{Base: time.Millisecond, Max: time.Millisecond},
+		func(ctx context.Context) (*http.Request, error) {
+			return http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:1/", nil)
+		})
+	if err == nil || status != 0 {
+		t.Fatalf("unreachable server: status %d err %v", status, err)
 	}
 }
