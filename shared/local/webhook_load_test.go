@@ -41,8 +41,8 @@ func envInt(b *testing.B, name string, def int) int {
 // steady rate to the whole local runtime and measures, per order, the time
 // from the webhook's 200 (accepted) to the customer's profile showing it
 // (the order.created that follows the profile's update, seen on the bus),
-// then checks that every customer's
-// orders count and total equal exactly what was sent. A short run by
+// then checks that every customer's orders count and total equal exactly
+// what was sent. A short run by
 // default; LOAD_SECONDS=60 LOAD_RATE=200 is issue 4's full run
 // (LOAD_CUSTOMERS spreads the orders, default 200).
 func BenchmarkWebhookLoad(b *testing.B) {
