@@ -1,6 +1,7 @@
 // Command pulsehub is the developer CLI: `pulsehub dev` runs the whole
 // platform locally, `pulsehub invoke` runs one function on one event,
-// `pulsehub migrate` applies the data migrations (the deploy step in AWS).
+// `pulsehub migrate` applies the data migrations (the deploy step in AWS),
+// `pulsehub predict` fits the customer models to an order file.
 // Each subcommand has --help.
 package main
 
@@ -32,6 +33,7 @@ func commands(lookupEnv func(string) (string, bool)) map[string]command {
 		"seed":    seedCommand(),
 		"import":  importCommand(),
 		"replay":  replayCommand(lookupEnv),
+		"predict": predictCommand(),
 	}
 }
 
