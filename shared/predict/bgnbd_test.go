@@ -222,14 +222,15 @@ type simulated struct {
 // simulateBGNBD draws n customers from the BG/NBD process with the given
 // parameters: λ ~ Gamma(r, α), p ~ Beta(a, b), purchases a Poisson process
 // of rate λ, and after each repeat purchase the customer drops out with
-// probability p. T is uniform in [minT, maxT] weeks.
+// probability p. T is uniform in [minT, maxT] weeks. Recency and T are
+// whole days, as Summarise measures them.
 func simulateBGNBD(rng *rand.Rand, m BGNBD, n int, minT, maxT, holdout float64) []simulated {
 	out := make([]simulated, n)
 	for i := range out {
 		lambda := gammaDraw(rng, m.R) / m.Alpha
 		ga, gb := gammaDraw(rng, m.A), gammaDraw(rng, m.B)
 		p := ga / (ga + gb)
-		T := minT + rng.Float64()*(maxT-minT)
+		T := math.Round((minT+rng.Float64()*(maxT-minT))*7) / 7
 		c := simulated{alive: true}
 		c.h.T = T
 		t := 0.0
@@ -242,7 +243,7 @@ func simulateBGNBD(rng *rand.Rand, m BGNBD, n int, minT, maxT, holdout float64) 
 				c.holdout++
 			} else {
 				c.h.Frequency++
-				c.h.Recency = t
+				c.h.Recency = math.Floor(t*7) / 7
 			}
 			if rng.Float64() < p {
 				if t <= T {
