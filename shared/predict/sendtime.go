@@ -177,12 +177,14 @@ func (m SendTimeModel) Recommend(customer, segment *WeekHours, from, count int, 
 }
 
 // bestHour is the allowed hour with the largest window sum (the earliest on
-// ties).
+// ties), with the window sum slid along the allowed hours.
 func (m SendTimeModel) bestHour(theta *WeekHours, from, count int) int {
-	best, bestV := from, -1.0
-	for k := range count {
+	v := m.windowSum(theta, from)
+	best, bestV := from, v
+	for k := 1; k < count; k++ {
 		h := (from + k) % HoursPerWeek
-		if v := m.windowSum(theta, h); v > bestV {
+		v += theta[(h+m.Window-1)%HoursPerWeek] - theta[(h+HoursPerWeek-1)%HoursPerWeek]
+		if v > bestV {
 			best, bestV = h, v
 		}
 	}
