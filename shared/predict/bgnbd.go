@@ -84,7 +84,8 @@ func (m BGNBD) ExpectedPurchases(t float64, h History) float64 {
 	return e
 }
 
-// expectedPurchases is equation 10 with a in place of m.A.
+// expectedPurchases is equation 10 with a in place of m.A (m is a copy:
+// P(alive) below uses a too).
 func (m BGNBD) expectedPurchases(a, t float64, h History) float64 {
 	x := float64(h.Frequency)
 	z := t / (m.Alpha + h.T + t)

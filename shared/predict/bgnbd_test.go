@@ -295,6 +295,7 @@ func TestBGNBDOnSimulatedPopulation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("true %+v, fitted %+v", truth, fit)
 	// With 40,000 customers the standard errors are a few per cent.
 	for _, c := range []struct {
 		name      string
@@ -338,6 +339,7 @@ func TestBGNBDOnSimulatedPopulation(t *testing.T) {
 			}
 		}
 	}
+	t.Logf("holdout purchases: expected %.0f, simulated %.0f", expected, actual)
 	if !near(expected, actual, 0.03) {
 		t.Errorf("holdout purchases: expected %.0f, simulated %.0f", expected, actual)
 	}

@@ -14,7 +14,8 @@
 //     net of the channel's cost, among the channels a customer may receive:
 //     ChooseChannel.
 //   - Campaign performance: posterior predictive counts and revenue with
-//     80 % intervals from past campaigns, and a backtest: Forecast, Backtest.
+//     80 % intervals from past campaigns, and a backtest: ForecastCampaign,
+//     Backtest.
 //
 // docs/predictions.md documents every model's inputs, outputs, quality and
 // limits; the tests check them against published values and against

@@ -31,10 +31,13 @@ type Model struct {
 	RepeatCustomers int `json:"repeatCustomers"` // of which with a repeat occasion and a positive value (Gamma-Gamma)
 }
 
-// Horizons of the per-customer predictions.
+// Horizons of the per-customer predictions, and the farthest next-order
+// date given (beyond it a date means nothing, and time.Duration overflows
+// past 292 years).
 const (
-	clvWeeks   = 52.0
-	ordersDays = 90.0
+	clvWeeks     = 52.0
+	ordersDays   = 90.0
+	maxWaitWeeks = 100 * 52.0
 )
 
 // Prediction is what a customer's profile shows. Money is in currency units.
@@ -42,20 +45,21 @@ type Prediction struct {
 	// PredictedCLV12m is the expected number of purchase occasions in the
 	// next 52 weeks times the expected value of one (Gamma-Gamma),
 	// undiscounted.
-	PredictedCLV12m float64
+	PredictedCLV12m float64 `json:"predictedClv12m"`
 	// ProbabilityAlive is BG/NBD's P(the customer has not dropped out); 1 for
 	// a customer with no repeat purchase (see BGNBD.ProbabilityAlive).
-	ProbabilityAlive float64
+	ProbabilityAlive float64 `json:"probabilityAlive"`
 	// ExpectedOrders90d is the expected number of purchase occasions in the
 	// next 90 days.
-	ExpectedOrders90d float64
+	ExpectedOrders90d float64 `json:"expectedOrders90d"`
 	// ChurnRisk is P(no purchase occasion in the next 90 days): dropped out,
 	// or still active but not buying in that time.
-	ChurnRisk float64
+	ChurnRisk float64 `json:"churnRisk"`
 	// ExpectedNextOrderAt is the time by which the customer is as likely as
 	// not to have bought again; the zero time when the model gives a next
-	// purchase less than even odds ever (P(alive) ≤ 1/2).
-	ExpectedNextOrderAt time.Time
+	// purchase less than even odds ever (P(alive) ≤ 1/2) or puts it more
+	// than 100 years away.
+	ExpectedNextOrderAt time.Time `json:"expectedNextOrderAt,omitzero"`
 }
 
 // Predict gives h's predictions; h must be summarised up to now.
@@ -67,7 +71,7 @@ func (m Model) Predict(h History, now time.Time) Prediction {
 		ChurnRisk:         m.BGNBD.ProbabilityNoPurchase(weeks90, h),
 	}
 	p.PredictedCLV12m = m.BGNBD.ExpectedPurchases(clvWeeks, h) * m.GammaGamma.ExpectedSpend(h)
-	if w, ok := m.BGNBD.MedianWeeksToNextPurchase(h); ok && w < 52*100 {
+	if w, ok := m.BGNBD.MedianWeeksToNextPurchase(h); ok && w < maxWaitWeeks {
 		p.ExpectedNextOrderAt = now.Add(time.Duration(w * 7 * 24 * float64(time.Hour))).Truncate(time.Second)
 	}
 	return p
