@@ -3,8 +3,8 @@
 package main
 
 import (
-	"github.com/pulsehub/pulsehub/shared/ingest"
+	"github.com/pulsehub/pulsehub/shared/ingestfn"
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
 )
 
-func main() { lambdafn.Run("ingest", ingest.NewFunction) }
+func main() { lambdafn.Run("ingest", ingestfn.NewFunction) }

@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
@@ -72,16 +70,12 @@ func NewServices(ctx context.Context, d lambdafn.Deps, o Options) (*Services, er
 		o.Argon2 = auth.DefaultArgon2()
 	}
 	cfg := d.Config
-	table := store.Open(d)
-	cipher, err := pii.Open(ctx, d, table)
+	table := d.Table()
+	cipher, err := pii.Open(ctx, d.AWS, d.Config.KMSKeyID, table)
 	if err != nil {
 		return nil, err
 	}
-	var sm auth.SecretsManager
-	if !strings.HasPrefix(cfg.JWTSecretID, "file:") {
-		sm = secretsmanager.NewFromConfig(d.AWS)
-	}
-	tokens, err := auth.NewTokens(ctx, cfg.JWTSecretID, sm, o.Now)
+	tokens, err := auth.OpenTokens(ctx, d.AWS, cfg.JWTSecretID, o.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -113,11 +107,13 @@ func NewServer(s *Services, o Options) *httpapi.Server {
 
 // Routes registers each domain's routes: one line per domain.
 func Routes(srv *httpapi.Server, s *Services) {
+	profiles := profile.NewStore(s.Table, s.Cipher, s.Now)
 	registerIdentity(srv, s.Auth)
 	registerAudit(srv, s.Audit)
-	integration.Register(srv, s.Integrations, s.Audit, s.integrationConnected)
-	gdpr.Register(srv, s.GDPR)
-	profile.Register(srv, profile.NewStore(s.Table, s.Cipher, s.Now), profile.NewLister(profile.NewStore(s.Table, s.Cipher, s.Now), s.Deps.Config.CursorSecret), s.Audit)
+	registerIntegrations(srv, s.Integrations, s.Audit, s.integrationConnected)
+	registerGDPR(srv, s.GDPR)
+	registerComplianceRequests(srv, profiles)
+	registerCustomers(srv, profiles, profile.NewLister(profiles, s.Deps.Config.CursorSecret), s.Audit)
 }
 
 // integrationConnected publishes integration.connected, so the sync

@@ -7,11 +7,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
-	"github.com/pulsehub/pulsehub/shared/lambdafn"
 	"github.com/pulsehub/pulsehub/shared/store"
 )
 
@@ -53,20 +52,16 @@ func NewVerifier(tok *Tokens, t *store.Table, cacheFor time.Duration) *Verifier 
 	return &Verifier{tokens: tok, table: t, cacheFor: cacheFor, sessions: map[string]session{}}
 }
 
-// VerifierFromDeps builds a Verifier for a function whose catalog entry has
-// the table and JWT_SIGNING_SECRET_ID (e.g. ws-connect). It reads the login
-// on every call: a WebSocket connects once and then lives for hours, so
-// the check is rare and should be fresh.
-func VerifierFromDeps(ctx context.Context, d lambdafn.Deps) (*Verifier, error) {
+// OpenTokens loads the signing keys named by secretID
+// (JWT_SIGNING_SECRET_ID): "file:DIR", or a Secrets Manager id read through
+// a client built from cfg. Every function that issues or checks tokens
+// opens them this way.
+func OpenTokens(ctx context.Context, cfg aws.Config, secretID string, now func() time.Time) (*Tokens, error) {
 	var sm SecretsManager
-	if !strings.HasPrefix(d.Config.JWTSecretID, "file:") {
-		sm = secretsmanager.NewFromConfig(d.AWS)
+	if !strings.HasPrefix(secretID, "file:") {
+		sm = secretsmanager.NewFromConfig(cfg)
 	}
-	tok, err := NewTokens(ctx, d.Config.JWTSecretID, sm, nil)
-	if err != nil {
-		return nil, err
-	}
-	return NewVerifier(tok, store.New(dynamodb.NewFromConfig(d.AWS), d.Config.TableName, d.Config.CursorSecret), 0), nil
+	return NewTokens(ctx, secretID, sm, now)
 }
 
 // Verify returns the token's principal or an apperr.Unauthorized error.

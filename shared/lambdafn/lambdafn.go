@@ -24,6 +24,7 @@ import (
 	"github.com/pulsehub/pulsehub/shared/config"
 	"github.com/pulsehub/pulsehub/shared/logging"
 	"github.com/pulsehub/pulsehub/shared/metrics"
+	"github.com/pulsehub/pulsehub/shared/store"
 )
 
 // Deps is what every constructor receives. AWS endpoints come from the SDK's
@@ -34,12 +35,18 @@ type Deps struct {
 	AWS    aws.Config
 	Logger *slog.Logger
 	// DynamoDBOptions adjust the DynamoDB client built from AWS (applied by
-	// store.Open). Empty in Lambda; the local runtime sets what its
+	// Table). Empty in Lambda; the local runtime sets what its
 	// emulator needs, so function code never asks where it runs.
 	DynamoDBOptions []func(*dynamodb.Options)
 	// Metrics records business metrics in CloudWatch Embedded Metric
 	// Format; NewHandler flushes them after every invocation.
 	Metrics *metrics.Recorder
+}
+
+// Table opens the function's table (TABLE_NAME, CURSOR_SECRET) with its
+// DynamoDB options. Every function opens its table this way.
+func (d Deps) Table() *store.Table {
+	return store.Open(d.AWS, d.Config.TableName, d.Config.CursorSecret, d.DynamoDBOptions...)
 }
 
 // Constructor builds a function's handler: any value lambda.NewHandler accepts.

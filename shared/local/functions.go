@@ -2,7 +2,7 @@ package local
 
 import (
 	"github.com/pulsehub/pulsehub/shared/api"
-	"github.com/pulsehub/pulsehub/shared/ingest"
+	"github.com/pulsehub/pulsehub/shared/ingestfn"
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
 	"github.com/pulsehub/pulsehub/shared/realtime"
 	"github.com/pulsehub/pulsehub/shared/realtime/wsconnect"
@@ -21,6 +21,6 @@ func Functions() map[string]lambdafn.Constructor {
 		"ws-message":    realtime.NewMessageFunction,
 		"sync":          syncfn.NewFunction,
 		"webhooks":      webhook.NewFunction,
-		"ingest":        ingest.NewFunction,
+		"ingest":        ingestfn.NewFunction,
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"testing"
 
 	"github.com/pulsehub/pulsehub/shared/catalog"
-	"github.com/pulsehub/pulsehub/shared/config"
-	"github.com/pulsehub/pulsehub/shared/lambdafn"
 	"github.com/pulsehub/pulsehub/shared/pii"
 	"github.com/pulsehub/pulsehub/shared/store"
 	"github.com/pulsehub/pulsehub/shared/testenv"
@@ -18,9 +16,9 @@ func TestOpen(t *testing.T) {
 	if err := store.Provision(ctx, testenv.DynamoDB(t), catalog.System().Table, name); err != nil {
 		t.Fatal(err)
 	}
-	d := lambdafn.Deps{AWS: testenv.AWSConfig(t), Config: config.Config{TableName: name, KMSKeyID: "file:" + t.TempDir()}}
-	tbl := store.Open(d)
-	c, err := pii.Open(ctx, d, tbl)
+	cfg := testenv.AWSConfig(t)
+	tbl := store.Open(cfg, name, nil)
+	c, err := pii.Open(ctx, cfg, "file:"+t.TempDir(), tbl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,12 +30,10 @@ func TestOpen(t *testing.T) {
 		t.Fatalf("Open = %q, %v", got, err)
 	}
 	// A KMS key id builds a KMS client (no call yet); no key id is refused.
-	d.Config.KMSKeyID = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-	if _, err := pii.Open(ctx, d, tbl); err != nil {
+	if _, err := pii.Open(ctx, cfg, "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", tbl); err != nil {
 		t.Fatalf("KMS key: %v", err)
 	}
-	d.Config.KMSKeyID = ""
-	if _, err := pii.Open(ctx, d, tbl); err == nil {
+	if _, err := pii.Open(ctx, cfg, "", tbl); err == nil {
 		t.Fatal("no key id accepted")
 	}
 }

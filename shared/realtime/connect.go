@@ -13,7 +13,6 @@ import (
 	"github.com/pulsehub/pulsehub/shared/apperr"
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
 	"github.com/pulsehub/pulsehub/shared/logging"
-	"github.com/pulsehub/pulsehub/shared/store"
 	"github.com/pulsehub/pulsehub/shared/wsapi"
 )
 
@@ -40,7 +39,7 @@ type Connections interface {
 
 // ConnectionStore opens the connection records of the function's table.
 func ConnectionStore(d lambdafn.Deps) *wsapi.ConnectionStore {
-	return wsapi.NewConnectionStore(store.Open(d))
+	return wsapi.NewConnectionStore(d.Table())
 }
 
 // ConnectHandler handles $connect.

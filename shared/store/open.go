@@ -1,14 +1,14 @@
 package store
 
 import (
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-	"github.com/pulsehub/pulsehub/shared/lambdafn"
 )
 
-// Open returns a function's table: a DynamoDB client from d.AWS (endpoint
-// from AWS_ENDPOINT_URL_DYNAMODB) with d.DynamoDBOptions, the configured
-// TABLE_NAME and cursor secret. Every function opens its table this way.
-func Open(d lambdafn.Deps) *Table {
-	return New(dynamodb.NewFromConfig(d.AWS, d.DynamoDBOptions...), d.Config.TableName, d.Config.CursorSecret)
+// Open returns the table name over a DynamoDB client built from cfg (its
+// endpoint follows AWS_ENDPOINT_URL_DYNAMODB) with opts applied, signing
+// pagination cursors with cursorSecret. Functions open their table through
+// lambdafn.Deps.Table, which passes their configuration here.
+func Open(cfg aws.Config, name string, cursorSecret []byte, opts ...func(*dynamodb.Options)) *Table {
+	return New(dynamodb.NewFromConfig(cfg, opts...), name, cursorSecret)
 }

@@ -7,26 +7,22 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/pulsehub/pulsehub/shared/catalog"
-	"github.com/pulsehub/pulsehub/shared/config"
-	"github.com/pulsehub/pulsehub/shared/lambdafn"
 	"github.com/pulsehub/pulsehub/shared/testenv"
 )
 
-// Open builds the client from the Deps' AWS config with its DynamoDB
-// options, on the configured table.
-func TestOpenAppliesDepsOptions(t *testing.T) {
+// Open builds the client from the AWS config with the given DynamoDB
+// options, on the named table.
+func TestOpenAppliesOptions(t *testing.T) {
 	ctx := context.Background()
 	name := testenv.Name(t, "open")
 	if err := Provision(ctx, testenv.DynamoDB(t), catalog.System().Table, name); err != nil {
 		t.Fatal(err)
 	}
 	var validated *bool
-	d := lambdafn.Deps{AWS: testenv.AWSConfig(t), Config: config.Config{TableName: name, CursorSecret: []byte("s")},
-		DynamoDBOptions: []func(*dynamodb.Options){func(o *dynamodb.Options) {
-			o.DisableValidateResponseChecksum = true
-			validated = &o.DisableValidateResponseChecksum
-		}}}
-	tbl := Open(d)
+	tbl := Open(testenv.AWSConfig(t), name, []byte("s"), func(o *dynamodb.Options) {
+		o.DisableValidateResponseChecksum = true
+		validated = &o.DisableValidateResponseChecksum
+	})
 	if validated == nil || !*validated || tbl.Name() != name {
 		t.Fatalf("options not applied (%v) or wrong table %q", validated, tbl.Name())
 	}

@@ -11,13 +11,12 @@ import (
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
 	"github.com/pulsehub/pulsehub/shared/pii"
 	"github.com/pulsehub/pulsehub/shared/queue"
-	"github.com/pulsehub/pulsehub/shared/store"
 )
 
 // NewFunction builds the sync handler (lambdafn.Constructor).
 func NewFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
-	table := store.Open(d)
-	cipher, err := pii.Open(ctx, d, table)
+	table := d.Table()
+	cipher, err := pii.Open(ctx, d.AWS, d.Config.KMSKeyID, table)
 	if err != nil {
 		return nil, fmt.Errorf("sync: %w", err)
 	}

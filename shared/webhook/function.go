@@ -15,13 +15,12 @@ import (
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
 	"github.com/pulsehub/pulsehub/shared/pii"
 	"github.com/pulsehub/pulsehub/shared/queue"
-	"github.com/pulsehub/pulsehub/shared/store"
 )
 
 // NewFunction builds the webhooks function (lambdafn.Constructor).
 func NewFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
-	tbl := store.Open(d)
-	cipher, err := pii.Open(ctx, d, tbl)
+	tbl := d.Table()
+	cipher, err := pii.Open(ctx, d.AWS, d.Config.KMSKeyID, tbl)
 	if err != nil {
 		return nil, err
 	}

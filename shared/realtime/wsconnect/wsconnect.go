@@ -16,10 +16,14 @@ import (
 
 // NewFunction builds the ws-connect handler (lambdafn.Constructor).
 func NewFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
-	v, err := auth.VerifierFromDeps(ctx, d)
+	tok, err := auth.OpenTokens(ctx, d.AWS, d.Config.JWTSecretID, nil)
 	if err != nil {
 		return nil, fmt.Errorf("ws-connect: %w", err)
 	}
+	// The login is read on every connect (no session cache): a WebSocket
+	// connects once and then lives for hours, so the check is rare and
+	// should be fresh.
+	v := auth.NewVerifier(tok, d.Table(), 0)
 	return realtime.NewConnectHandler(realtime.ConnectionStore(d), verifier{v}, d.Logger).Handle, nil
 }
 

@@ -1,9 +1,10 @@
-package ingest
+package ingestfn
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -17,13 +18,13 @@ import (
 	"github.com/pulsehub/pulsehub/shared/catalog"
 	"github.com/pulsehub/pulsehub/shared/gdpr"
 	"github.com/pulsehub/pulsehub/shared/idem"
+	"github.com/pulsehub/pulsehub/shared/ingest"
 	"github.com/pulsehub/pulsehub/shared/integration"
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
 	"github.com/pulsehub/pulsehub/shared/meta"
 	"github.com/pulsehub/pulsehub/shared/pii"
 	"github.com/pulsehub/pulsehub/shared/profile"
 	"github.com/pulsehub/pulsehub/shared/queue"
-	"github.com/pulsehub/pulsehub/shared/store"
 )
 
 // sweepEvery bounds how often one instance looks for abandoned checkouts.
@@ -33,8 +34,8 @@ const sweepEvery = time.Minute
 // consumer reporting partial batch failures, dead-lettering poison messages
 // with the reason.
 func NewFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
-	tbl := store.Open(d)
-	cipher, err := pii.Open(ctx, d, tbl)
+	tbl := d.Table()
+	cipher, err := pii.Open(ctx, d.AWS, d.Config.KMSKeyID, tbl)
 	if err != nil {
 		return nil, err
 	}
@@ -43,17 +44,17 @@ func NewFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
 	pub := bus.New(eventbridge.NewFromConfig(d.AWS), d.Config.BusName, sys.Bus.Source)
 	auditLog := audit.New(tbl, time.Now, d.Logger)
 	integrations := integration.NewStore(tbl, cipher, time.Now)
-	comp := Compliance{Privacy: gdpr.New(tbl, cipher, auditLog, time.Now), Integrations: integrations, Audit: auditLog}
-	capi := NewConversions(meta.NewOutbox(tbl), integrations, time.Minute, time.Now)
-	p := NewProcessor(d.Logger, profiles, idem.New(tbl, time.Now), pub, comp, capi)
+	comp := ingest.Compliance{Privacy: gdpr.New(tbl, cipher, auditLog, time.Now), Integrations: integrations, Audit: auditLog}
+	capi := ingest.NewConversions(meta.NewOutbox(tbl), integrations, time.Minute, time.Now)
+	p := ingest.NewProcessor(d.Logger, profiles, idem.New(tbl, time.Now), pub, comp, capi)
 	q, _ := sys.Queue(catalog.QueueIngest)
 	dlq := queue.NewDLQ(sqs.NewFromConfig(d.AWS), d.Config.QueueURL(q.DLQName()))
-	sw := &sweeper{p: p, every: sweepEvery}
+	sw := &sweeper{p: p, log: d.Logger, every: sweepEvery}
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		// One handler, two triggers: SQS batches from the ingest queue and
 		// an EventBridge schedule that drives the abandoned-checkout sweep,
 		// so detection does not wait for incoming traffic.
-		if IsScheduledEvent(raw) {
+		if ingest.IsScheduledEvent(raw) {
 			return nil, p.SweepAll(ctx, time.Now())
 		}
 		var e events.SQSEvent
@@ -62,7 +63,7 @@ func NewFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
 		}
 		// One handler per invocation: its records' order claims are
 		// completed together when the batch ends (also after a panic).
-		b := &Batch{}
+		b := &ingest.Batch{}
 		bp := p.InBatch(b)
 		h := batch.Handler(d.Logger, dlq, func(ctx context.Context, m events.SQSMessage) error {
 			return bp.Process(ctx, []byte(m.Body))
@@ -76,20 +77,11 @@ func NewFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
 	}, nil
 }
 
-// IsScheduledEvent reports whether raw is an EventBridge scheduled event
-// (detail-type "Scheduled Event", source "aws.events").
-func IsScheduledEvent(raw []byte) bool {
-	var ev struct {
-		DetailType string `json:"detail-type"`
-		Source     string `json:"source"`
-	}
-	return json.Unmarshal(raw, &ev) == nil && ev.DetailType == "Scheduled Event" && ev.Source == "aws.events"
-}
-
 // sweeper runs the abandoned-checkout sweep after a batch, at most once per
 // interval per instance; a failure is logged and retried next time.
 type sweeper struct {
-	p     *Processor
+	p     *ingest.Processor
+	log   *slog.Logger
 	every time.Duration
 	mu    sync.Mutex
 	last  time.Time
@@ -104,42 +96,6 @@ func (s *sweeper) maybe(ctx context.Context, now time.Time) {
 	s.last = now
 	s.mu.Unlock()
 	if err := s.p.SweepAbandoned(ctx, now); err != nil {
-		s.p.log.WarnContext(ctx, "abandoned checkout sweep failed", "err", err)
+		s.log.WarnContext(ctx, "abandoned checkout sweep failed", "err", err)
 	}
-}
-
-// sweepPage is how many due checkouts one SweepAbandoned call handles.
-const sweepPage = 100
-
-// SweepAll runs SweepAbandoned until no due checkout is left (or ctx ends).
-// Schedules call it; it is safe to run from several places at once.
-func (p *Processor) SweepAll(ctx context.Context, now time.Time) error {
-	for ctx.Err() == nil {
-		n, err := p.sweep(ctx, now)
-		if err != nil || n < sweepPage {
-			return err
-		}
-	}
-	return ctx.Err()
-}
-
-// SweepAbandoned marks checkouts open for profile.AbandonAfter as abandoned
-// and publishes checkout.abandoned for each.
-func (p *Processor) SweepAbandoned(ctx context.Context, now time.Time) error {
-	_, err := p.sweep(ctx, now)
-	return err
-}
-
-// sweep handles one page and says how many due checkouts it found.
-func (p *Processor) sweep(ctx context.Context, now time.Time) (int, error) {
-	done, seen, err := p.profiles.AbandonDue(ctx, now, sweepPage)
-	for _, c := range done {
-		perr := p.publish(ctx, c.Tenant, catalog.EventCheckoutAbandoned, "checkout#"+c.Token, map[string]any{
-			"customerId": c.CustomerID, "token": c.Token, "total": float64(c.TotalCents) / 100, "currency": c.Currency,
-			"url": c.URL, "updatedAt": c.UpdatedAt})
-		if perr != nil && err == nil {
-			err = perr
-		}
-	}
-	return seen, err
 }

@@ -1,7 +1,6 @@
-package profile
+package api
 
 import (
-	"context"
 	"net/http"
 	"slices"
 	"strconv"
@@ -10,25 +9,18 @@ import (
 	"github.com/pulsehub/pulsehub/shared/audit"
 	"github.com/pulsehub/pulsehub/shared/auth"
 	"github.com/pulsehub/pulsehub/shared/httpapi"
+	"github.com/pulsehub/pulsehub/shared/profile"
 )
 
-// Auditor records who changed what (audit.Log).
-type Auditor interface {
-	Record(ctx context.Context, tenant string, e audit.Entry) error
-}
-
-// Register adds the customer API routes:
+// registerCustomers mounts the customer routes:
 //
 //	GET /v1/customers?segment=&q=&cursor=&limit=  → {items:[Customer…], nextCursor}
 //	GET /v1/customers/{id}                        → Customer + {timeline:[…], consent:[{channel,state,updatedAt,source}…]}
 //	POST /v1/customers/{id}/merges/{mergedId}/undo → {customerId, restoredId}
 //
-//	GET /v1/compliance-requests                   → {items:[ComplianceRequest…]}
-//	GET /v1/compliance-requests/{id}              → ComplianceRequest + {export}
-//
 // q is an exact email or E.164 phone (blind-index lookup); names are
 // sealed and cannot be searched.
-func Register(srv *httpapi.Server, s *Store, l *Lister, log Auditor) {
+func registerCustomers(srv *httpapi.Server, s *profile.Store, l *profile.Lister, log *audit.Log) {
 	srv.Handle("GET /v1/customers", auth.CustomersRead, func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 		q := r.URL.Query()
 		limit := 50
@@ -39,7 +31,7 @@ func Register(srv *httpapi.Server, s *Store, l *Lister, log Auditor) {
 			}
 			limit = n
 		}
-		items, next, err := l.List(r.Context(), p.TenantID, ListQuery{Segment: q.Get("segment"), Q: q.Get("q"), Cursor: q.Get("cursor"), Limit: limit})
+		items, next, err := l.List(r.Context(), p.TenantID, profile.ListQuery{Segment: q.Get("segment"), Q: q.Get("q"), Cursor: q.Get("cursor"), Limit: limit})
 		if err != nil {
 			return err
 		}
@@ -67,9 +59,9 @@ func Register(srv *httpapi.Server, s *Store, l *Lister, log Auditor) {
 			return err
 		}
 		httpapi.WriteJSON(w, http.StatusOK, struct {
-			Customer
-			Timeline []TimelineEntry  `json:"timeline"`
-			Consent  []ChannelConsent `json:"consent"`
+			profile.Customer
+			Timeline []profile.TimelineEntry  `json:"timeline"`
+			Consent  []profile.ChannelConsent `json:"consent"`
 		}{c, tl, consent})
 		return nil
 	})
@@ -89,7 +81,7 @@ func Register(srv *httpapi.Server, s *Store, l *Lister, log Auditor) {
 			return err
 		}
 		merged := r.PathValue("mergedId")
-		i := slices.IndexFunc(merges, func(m MergeRecord) bool { return m.MergedID == merged })
+		i := slices.IndexFunc(merges, func(m profile.MergeRecord) bool { return m.MergedID == merged })
 		if i < 0 {
 			return apperr.E(apperr.NotFound, "customer %s has no merge of %s", pr.ID, merged)
 		}
@@ -106,25 +98,6 @@ func Register(srv *httpapi.Server, s *Store, l *Lister, log Auditor) {
 			}
 		}
 		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"customerId": pr.ID, "restoredId": merged})
-		return nil
-	})
-	srv.Handle("GET /v1/compliance-requests", auth.CustomersExport, func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-		items, err := s.ComplianceRequests(r.Context(), p.TenantID)
-		if err != nil {
-			return err
-		}
-		if items == nil {
-			items = []ComplianceRequest{}
-		}
-		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"items": items})
-		return nil
-	})
-	srv.Handle("GET /v1/compliance-requests/{id}", auth.CustomersExport, func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-		c, err := s.ComplianceRequest(r.Context(), p.TenantID, r.PathValue("id"))
-		if err != nil {
-			return err
-		}
-		httpapi.WriteJSON(w, http.StatusOK, c)
 		return nil
 	})
 }
