@@ -113,7 +113,7 @@ func Routes(srv *httpapi.Server, s *Services) {
 	registerIntegrations(srv, s.Integrations, s.Audit, s.integrationConnected)
 	registerGDPR(srv, s.GDPR)
 	registerComplianceRequests(srv, profiles)
-	registerCustomers(srv, profiles, profile.NewLister(profiles, s.Deps.Config.CursorSecret), s.Audit)
+	registerCustomers(srv, profiles, profile.NewLister(profiles), s.Audit)
 }
 
 // integrationConnected publishes integration.connected, so the sync

@@ -437,34 +437,17 @@ func (s *Service) redact(ctx context.Context, d item) error {
 	return nil
 }
 
-// deleteAll deletes keys in batches of 25, retrying unprocessed ones.
+// deleteAll deletes keys (each once); keys without a PK or SK (a
+// malformed index entry) are left out.
 func (s *Service) deleteAll(ctx context.Context, keys []store.Key) error {
-	seen := map[store.Key]bool{}
-	var reqs []types.WriteRequest
+	valid := make([]store.Key, 0, len(keys))
 	for _, k := range keys {
-		if seen[k] || k.PK == "" || k.SK == "" {
-			continue
+		if k.PK != "" && k.SK != "" {
+			valid = append(valid, k)
 		}
-		seen[k] = true
-		reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: map[string]types.AttributeValue{
-			"PK": &types.AttributeValueMemberS{Value: k.PK}, "SK": &types.AttributeValueMemberS{Value: k.SK},
-		}}})
 	}
-	for start := 0; start < len(reqs); start += 25 {
-		pending := map[string][]types.WriteRequest{s.table.Name(): reqs[start:min(start+25, len(reqs))]}
-		for attempt := 0; len(pending[s.table.Name()]) > 0; attempt++ {
-			if attempt == 8 {
-				return apperr.E(apperr.Transient, "gdpr: %d deletes still unprocessed", len(pending[s.table.Name()]))
-			}
-			if attempt > 0 {
-				time.Sleep(time.Duration(50<<attempt) * time.Millisecond)
-			}
-			out, err := s.table.Client().BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
-			if err != nil {
-				return apperr.Wrap(apperr.Transient, err, "gdpr: delete items")
-			}
-			pending = out.UnprocessedItems
-		}
+	if err := s.table.BatchDelete(ctx, valid); err != nil {
+		return fmt.Errorf("gdpr: delete items: %w", err)
 	}
 	return nil
 }

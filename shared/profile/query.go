@@ -2,10 +2,6 @@ package profile
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -128,16 +124,16 @@ type ListQuery struct {
 	Limit   int
 }
 
-// Lister pages through customers. cursorKey signs composite cursors.
+// Lister pages through customers; its cursors are signed with the table's
+// cursor secret.
 type Lister struct {
-	s         *Store
-	t         *store.Table
-	cursorKey []byte
+	s *Store
+	t *store.Table
 }
 
 // NewLister returns a Lister.
-func NewLister(s *Store, cursorKey []byte) *Lister {
-	return &Lister{s: s, t: s.t, cursorKey: cursorKey}
+func NewLister(s *Store) *Lister {
+	return &Lister{s: s, t: s.t}
 }
 
 // List returns one page of customers and the cursor of the next.
@@ -158,9 +154,12 @@ func (l *Lister) List(ctx context.Context, tenant string, q ListQuery) ([]Custom
 			return store.Query{PK: "T#" + tenant + "#SEG#" + q.Segment + "#" + shard, Consistent: true}, "SK"
 		}
 	}
-	pos, err := l.decode(tenant, scope, q.Cursor)
-	if err != nil {
-		return nil, "", err
+	pos := map[string]string{}
+	if q.Cursor != "" {
+		var err error
+		if pos, err = l.t.OpenCursor(cursorScope(tenant, scope), q.Cursor); err != nil {
+			return nil, "", err
+		}
 	}
 	type hit struct{ shard, id, sortKey string }
 	var (
@@ -249,7 +248,9 @@ func (l *Lister) List(ctx context.Context, tenant string, q ListQuery) ([]Custom
 	}
 	cursor := ""
 	if more {
-		cursor = l.encode(tenant, scope, next)
+		if cursor, err = l.t.SignCursor(cursorScope(tenant, scope), next); err != nil {
+			return nil, "", err
+		}
 	}
 	return items, cursor, nil
 }
@@ -318,37 +319,6 @@ func (l *Lister) search(ctx context.Context, tenant string, q ListQuery) ([]Cust
 	return []Customer{c}, "", nil
 }
 
-// A composite cursor holds, per shard, the last sort key returned ("" once
-// the shard is exhausted), bound to the tenant and scope by an HMAC.
-func (l *Lister) encode(tenant, scope string, pos map[string]string) string {
-	body, _ := json.Marshal(pos)
-	return base64.RawURLEncoding.EncodeToString(body) + "." + base64.RawURLEncoding.EncodeToString(l.mac(tenant, scope, body))
-}
-
-func (l *Lister) decode(tenant, scope, cursor string) (map[string]string, error) {
-	pos := map[string]string{}
-	if cursor == "" {
-		return pos, nil
-	}
-	bad := &apperr.Error{Kind: apperr.Invalid, Field: "cursor", Message: "cursor is invalid or belongs to another query"}
-	b64, sig, ok := strings.Cut(cursor, ".")
-	if !ok {
-		return nil, bad
-	}
-	body, err1 := base64.RawURLEncoding.Strict().DecodeString(b64)
-	mac, err2 := base64.RawURLEncoding.Strict().DecodeString(sig)
-	if err1 != nil || err2 != nil || !hmac.Equal(mac, l.mac(tenant, scope, body)) {
-		return nil, bad
-	}
-	if err := json.Unmarshal(body, &pos); err != nil {
-		return nil, bad
-	}
-	return pos, nil
-}
-
-func (l *Lister) mac(tenant, scope string, body []byte) []byte {
-	m := hmac.New(sha256.New, l.cursorKey)
-	m.Write([]byte("customers\x00" + tenant + "\x00" + scope + "\x00"))
-	m.Write(body)
-	return m.Sum(nil)[:16]
-}
+// A customer list cursor holds, per shard, the last sort key returned (""
+// once the shard is exhausted), bound to the tenant and scope.
+func cursorScope(tenant, scope string) string { return "customers\x00" + tenant + "\x00" + scope }

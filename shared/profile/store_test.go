@@ -220,7 +220,7 @@ func TestListShardsAndSearch(t *testing.T) {
 		r := mustResolve(t, s, "t1", profile.Identity{Email: "c" + string(rune('a'+i)) + "@example.com"})
 		want[r.CustomerID] = true
 	}
-	l := profile.NewLister(s, []byte("k"))
+	l := profile.NewLister(s)
 	got := map[string]bool{}
 	cursor, pages := "", 0
 	for {

@@ -49,10 +49,34 @@ func (t *Table) BatchPut(ctx context.Context, items []any) error {
 		index[k] = len(reqs)
 		reqs = append(reqs, req)
 	}
+	return t.writeAll(ctx, "put", reqs)
+}
+
+// BatchDelete deletes the items at keys (each key once; a missing item is
+// no error), in requests of 25, retrying unprocessed deletes like BatchPut.
+// It is not atomic either.
+func (t *Table) BatchDelete(ctx context.Context, keys []Key) error {
+	seen := make(map[Key]bool, len(keys))
+	reqs := make([]types.WriteRequest, 0, len(keys))
+	for _, k := range keys {
+		if k.PK == "" || k.SK == "" {
+			return fmt.Errorf("store: batch delete: key %+v has an empty PK or SK", k)
+		}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k.av()}})
+	}
+	return t.writeAll(ctx, "delete", reqs)
+}
+
+// writeAll sends reqs in requests of 25.
+func (t *Table) writeAll(ctx context.Context, op string, reqs []types.WriteRequest) error {
 	for start := 0; start < len(reqs); start += batchWriteMax {
 		chunk := reqs[start:min(start+batchWriteMax, len(reqs))]
 		if err := t.batchWrite(ctx, chunk); err != nil {
-			return fmt.Errorf("store: batch put items %d..%d of %d: %w", start, start+len(chunk)-1, len(reqs), err)
+			return fmt.Errorf("store: batch %s items %d..%d of %d: %w", op, start, start+len(chunk)-1, len(reqs), err)
 		}
 	}
 	return nil

@@ -13,13 +13,22 @@ import (
 	"github.com/pulsehub/pulsehub/shared/apperr"
 )
 
-// cursorCodec turns a LastEvaluatedKey into an opaque string and back. The
-// cursor carries an HMAC over the query scope and the key, so a client can
-// neither forge a position nor reuse a cursor on another tenant's partition.
-// Every key attribute in the table is a string, which keeps the format simple.
+// cursorCodec turns a position into an opaque string and back: the one
+// cursor format of the API. The cursor carries an HMAC over the query
+// scope and the position, so a client can neither forge a position nor
+// reuse a cursor on another tenant's partition or another query. A position
+// is a map of strings: a LastEvaluatedKey (every key attribute in the table
+// is a string) or a caller's own positions (SignCursor).
 type cursorCodec struct{ secret []byte }
 
-var errBadCursor = apperr.E(apperr.Invalid, "cursor is invalid or belongs to another query")
+var errBadCursor = &apperr.Error{Kind: apperr.Invalid, Field: "cursor", Message: "cursor is invalid or belongs to another query"}
+
+// Scopes of the two kinds of cursor are kept apart, so a key cursor can
+// never be opened as a caller's position or the reverse.
+const (
+	keyScope = "key\x00"
+	posScope = "pos\x00"
+)
 
 func (c cursorCodec) encode(scope string, key map[string]types.AttributeValue) (string, error) {
 	plain := make(map[string]string, len(key))
@@ -30,6 +39,22 @@ func (c cursorCodec) encode(scope string, key map[string]types.AttributeValue) (
 		}
 		plain[k] = s.Value
 	}
+	return c.sign(keyScope+scope, plain)
+}
+
+func (c cursorCodec) decode(scope, cursor string) (map[string]types.AttributeValue, error) {
+	plain, err := c.open(keyScope+scope, cursor)
+	if err != nil {
+		return nil, err
+	}
+	key := make(map[string]types.AttributeValue, len(plain))
+	for k, v := range plain {
+		key[k] = &types.AttributeValueMemberS{Value: v}
+	}
+	return key, nil
+}
+
+func (c cursorCodec) sign(scope string, plain map[string]string) (string, error) {
 	body, err := json.Marshal(plain)
 	if err != nil {
 		return "", fmt.Errorf("store: cursor: %w", err)
@@ -38,8 +63,8 @@ func (c cursorCodec) encode(scope string, key map[string]types.AttributeValue) (
 	return enc.EncodeToString(body) + "." + enc.EncodeToString(c.mac(scope, body)), nil
 }
 
-func (c cursorCodec) decode(scope, cursor string) (map[string]types.AttributeValue, error) {
-	// Strict: a cursor has exactly one spelling, so only what encode
+func (c cursorCodec) open(scope, cursor string) (map[string]string, error) {
+	// Strict: a cursor has exactly one spelling, so only what sign
 	// produced is accepted (no variants in the unused trailing bits).
 	enc := base64.RawURLEncoding.Strict()
 	// The decoder skips \r and \n; refuse them (and anything else outside
@@ -60,11 +85,21 @@ func (c cursorCodec) decode(scope, cursor string) (map[string]types.AttributeVal
 	if err := json.Unmarshal(body, &plain); err != nil || len(plain) == 0 {
 		return nil, errBadCursor
 	}
-	key := make(map[string]types.AttributeValue, len(plain))
-	for k, v := range plain {
-		key[k] = &types.AttributeValueMemberS{Value: v}
-	}
-	return key, nil
+	return plain, nil
+}
+
+// SignCursor returns the cursor of a caller's own position pos (not empty)
+// bound to scope, for a listing that pages over several queries at once
+// (the customer list keeps one position per shard). OpenCursor reads it
+// back; both use the table's cursor secret and format.
+func (t *Table) SignCursor(scope string, pos map[string]string) (string, error) {
+	return t.cursor.sign(posScope+scope, pos)
+}
+
+// OpenCursor returns the position SignCursor signed for scope, or an
+// apperr.Invalid error (field "cursor") for anything else.
+func (t *Table) OpenCursor(scope, cursor string) (map[string]string, error) {
+	return t.cursor.open(posScope+scope, cursor)
 }
 
 // maxCursor bounds the work an attacker can ask of decode; real cursors

@@ -1,9 +1,12 @@
 package store
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/pulsehub/pulsehub/shared/apperr"
 )
 
 func sKey(kv ...string) map[string]types.AttributeValue {
@@ -83,4 +86,33 @@ func BenchmarkCursor(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestPositionCursors: a caller's position comes back only under its own
+// scope, and the two kinds of cursor never open as each other.
+func TestPositionCursors(t *testing.T) {
+	tbl := New(nil, "t", []byte("s"))
+	pos := map[string]string{"00": "C#1", "01": ""}
+	s, err := tbl.SignCursor("customers\x00t1\x00all", pos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tbl.OpenCursor("customers\x00t1\x00all", s)
+	if err != nil || len(got) != 2 || got["00"] != "C#1" || got["01"] != "" {
+		t.Fatalf("OpenCursor = %v, %v", got, err)
+	}
+	if _, err := tbl.OpenCursor("customers\x00t2\x00all", s); apperr.KindOf(err) != apperr.Invalid {
+		t.Fatalf("another tenant's scope: %v", err)
+	}
+	var ae *apperr.Error
+	if _, err := tbl.cursor.decode("customers\x00t1\x00all", s); !errors.As(err, &ae) || ae.Field != "cursor" {
+		t.Fatalf("position opened as a key cursor: %v", err)
+	}
+	key, err := tbl.cursor.encode("q", sKey("PK", "P", "SK", "S"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tbl.OpenCursor("q", key); err == nil {
+		t.Fatal("key cursor opened as a position")
+	}
 }

@@ -370,6 +370,19 @@ func TestBatchPutAndGet(t *testing.T) {
 	if err := tb.BatchPut(ctx, nil); err != nil {
 		t.Fatalf("empty BatchPut: %v", err)
 	}
+
+	// BatchDelete: 60 items and a missing one, in three requests, each key
+	// once however often it is named.
+	del := append(keys[:60:60], Key{"T#t1#CNT#2025-01-09", "gone"}, keys[3])
+	if err := tb.BatchDelete(ctx, del); err != nil {
+		t.Fatalf("BatchDelete: %v", err)
+	}
+	if left, err := QueryAll[item](ctx, tb, Query{PK: "T#t1#CNT#2025-01-01", Consistent: true}, 0); err != nil || len(left) != 0 {
+		t.Fatalf("after BatchDelete: %d items left, %v", len(left), err)
+	}
+	if err := tb.BatchDelete(ctx, []Key{{PK: "P"}}); err == nil {
+		t.Fatal("BatchDelete accepted a key without SK")
+	}
 }
 
 // throttlingDB answers the first `throttle` batch calls with everything
@@ -415,13 +428,24 @@ func TestBatchRetriesUnprocessed(t *testing.T) {
 		t.Fatalf("BatchGet: %d items after %d calls, %v", len(got), db.calls, err)
 	}
 
-	// Throttled for good: the caller ends up with a transient error.
+	db.calls, db.throttle = 0, 1
+	if err := tb.BatchDelete(ctx, []Key{{"P", "1"}, {"P", "2"}}); err != nil || db.calls != 2 {
+		t.Fatalf("BatchDelete after %d calls: %v", db.calls, err)
+	}
+
+	// Throttled for good: the caller ends up with a transient error that
+	// carries its deadline (the wait between retries ends with ctx).
 	db.calls, db.throttle = 0, 1000
-	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-	defer cancel()
-	err = tb.BatchPut(short, items)
-	wantKind(t, err, apperr.Transient)
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("error %v does not carry the deadline", err)
+	for name, write := range map[string]func(context.Context) error{
+		"BatchPut":    func(ctx context.Context) error { return tb.BatchPut(ctx, items) },
+		"BatchDelete": func(ctx context.Context) error { return tb.BatchDelete(ctx, []Key{{"P", "1"}}) },
+	} {
+		short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		err = write(short)
+		cancel()
+		wantKind(t, err, apperr.Transient)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("%s: error %v does not carry the deadline", name, err)
+		}
 	}
 }
