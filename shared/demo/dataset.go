@@ -17,7 +17,7 @@ import (
 //go:embed cdnow_sample.txt
 var cdnowSample []byte
 
-// Demo workspace constants (CONTRACT.md).
+// Demo workspace constants (docs/demo.md).
 const (
 	Workspace         = "demo"
 	OwnerEmail        = "owner@demo.test"

@@ -1,5 +1,4 @@
-// Package demo builds and seeds the demo workspace (CONTRACT.md, "The demo
-// workspace"). The data is real purchase behaviour — the CDNOW sample, 2,357
+// Package demo builds and seeds the demo workspace (docs/demo.md). The data is real purchase behaviour — the CDNOW sample, 2,357
 // customers and 6,919 transactions, embedded here — with dates shifted so
 // the history ends today, same-day rows merged into one order, and generated
 // names, emails, phones, consents, CDs and on-site events. Everything is

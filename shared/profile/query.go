@@ -11,8 +11,8 @@ import (
 	"github.com/pulsehub/pulsehub/shared/store"
 )
 
-// Customer is a profile as the API shows it (CONTRACT.md field names),
-// personal fields opened.
+// Customer is a profile as the API shows it (schema Customer in
+// docs/api/openapi.yaml), personal fields opened.
 type Customer struct {
 	ID                string            `json:"id"`
 	Email             string            `json:"email"`
