@@ -40,9 +40,17 @@ help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
 
-deps: ## Check java/node/npm, install the emulators (npm ci) and Go modules
+API_LINT   := docs/api/node_modules/.bin/redocly
+
+deps: $(API_LINT) ## Check java/node/npm, install the emulators and Redocly CLI (npm ci) and Go modules
 	@$(STACK) deps
 	@$(GO) mod download
+
+# Redocly CLI at the version pinned in docs/api/package-lock.json (the
+# OpenAPI lint of `make lint` and TestOpenAPILint).
+$(API_LINT): docs/api/package.json docs/api/package-lock.json
+	cd docs/api && npm ci --no-audit --no-fund
+	@touch $@
 
 localstack-up: ## Start the dev emulators (DynamoDB :8000 persisted in .local/dev, fauxqs :9324)
 	@$(STACK) start dev
@@ -51,13 +59,13 @@ localstack-up: ## Start the dev emulators (DynamoDB :8000 persisted in .local/de
 localstack-down: ## Stop the dev emulators
 	@$(STACK) stop dev
 
-test: ## Run every test against fresh test emulators (root module, then infra/ if present; PKGS=, GOTESTFLAGS=)
+test: $(API_LINT) ## Run every test against fresh test emulators (root module, then infra/ if present; PKGS=, GOTESTFLAGS=)
 	@$(TEST_STACK) $(call RUN_TESTS,$(GOTESTFLAGS))
 
-test-race: ## Same as test, with the race detector (slower)
+test-race: $(API_LINT) ## Same as test, with the race detector (slower)
 	@$(TEST_STACK) $(call RUN_TESTS,-race $(GOTESTFLAGS))
 
-test-localstack: ## Run the tests against an already running LocalStack (AWS_ENDPOINT_URL, default http://localhost:4566)
+test-localstack: $(API_LINT) ## Run the tests against an already running LocalStack (AWS_ENDPOINT_URL, default http://localhost:4566)
 	@unset AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS; \
 	export AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://localhost:4566} AWS_REGION=$${AWS_REGION:-us-east-1} \
 		AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-test} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-test}; \
@@ -90,7 +98,7 @@ build: ## Build every functions/*/main.go for Lambda (linux/arm64) into build/<n
 		else python3 -m zipfile -c "build/$$fn.zip" "build/$$fn/bootstrap"; fi; \
 	done
 
-lint: ## gofmt (fails on any unformatted file), go mod tidy -diff, go vet and staticcheck
+lint: $(API_LINT) ## gofmt (fails on any unformatted file), go mod tidy -diff, go vet, staticcheck and the OpenAPI lint
 	@files=$$(find . -name '*.go' -not -path '*/node_modules/*' -not -path './.local/*' \
 		-not -path './build/*' -not -path '*/cdk.out/*' -not -path '*/testdata/*' | xargs -r gofmt -l); \
 	if [ -n "$$files" ]; then echo "gofmt: these files need gofmt -w:"; echo "$$files"; exit 1; fi
@@ -98,6 +106,7 @@ lint: ## gofmt (fails on any unformatted file), go mod tidy -diff, go vet and st
 	$(GO) vet ./...
 	@if [ -f infra/go.mod ]; then echo "+ (cd infra && go vet ./...)"; cd infra && $(GO) vet ./...; fi
 	$(GO) tool staticcheck ./...
+	$(GO) test -count=1 -run '^TestOpenAPILint$$' ./shared/api/
 
 clean-local: ## Stop the dev and test emulators and delete .local/ (all local state)
 	-@$(STACK) stop dev --force

@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 
@@ -14,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/pulsehub/pulsehub/shared/api/apitest"
 	"github.com/pulsehub/pulsehub/shared/auth"
 	"github.com/pulsehub/pulsehub/shared/bus"
 	"github.com/pulsehub/pulsehub/shared/catalog"
@@ -44,6 +48,7 @@ func (r *recordingBus) Publish(_ context.Context, evs ...bus.Event) error {
 
 type harness struct {
 	t   *testing.T
+	doc *apitest.Doc // every call is checked against docs/api/openapi.yaml
 	bus *recordingBus
 	svc *Services
 	srv *httpapi.Server
@@ -91,7 +96,7 @@ func newHarness(t *testing.T, o Options) *harness {
 		t.Fatal(err)
 	}
 	srv := NewServer(svc, o)
-	return &harness{t: t, bus: rb, svc: svc, srv: srv, h: lambda.NewHandler(httpadapter.NewV2(srv).ProxyWithContext), dir: dir, d: d, o: o}
+	return &harness{t: t, doc: apitest.OpenAPI(t), bus: rb, svc: svc, srv: srv, h: lambda.NewHandler(httpadapter.NewV2(srv).ProxyWithContext), dir: dir, d: d, o: o}
 }
 
 // instance is another warm instance of the same function: same table,
@@ -103,7 +108,7 @@ func (h *harness) instance() *harness {
 		h.t.Fatal(err)
 	}
 	srv := NewServer(svc, h.o)
-	return &harness{t: h.t, bus: h.bus, svc: svc, srv: srv, h: lambda.NewHandler(httpadapter.NewV2(srv).ProxyWithContext), dir: h.dir, d: h.d, o: h.o}
+	return &harness{t: h.t, doc: h.doc, bus: h.bus, svc: svc, srv: srv, h: lambda.NewHandler(httpadapter.NewV2(srv).ProxyWithContext), dir: h.dir, d: h.d, o: h.o}
 }
 
 type response struct {
@@ -141,6 +146,15 @@ func (h *harness) call(method, path, token, body string, ip ...string) response 
 	if err := json.Unmarshal(out, &res); err != nil {
 		h.t.Fatal(err)
 	}
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	for k, v := range ev.Headers {
+		req.Header.Set(k, v)
+	}
+	hdr := http.Header{}
+	for k, v := range res.Headers {
+		hdr.Set(k, v)
+	}
+	h.doc.Check(h.t, req, []byte(body), res.StatusCode, hdr, []byte(res.Body))
 	r := response{Status: res.StatusCode, Headers: res.Headers, Raw: res.Body}
 	json.Unmarshal([]byte(res.Body), &r.Body)
 	if res.Headers["X-Request-Id"] == "" {

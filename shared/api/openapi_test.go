@@ -1,55 +1,19 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"gopkg.in/yaml.v3"
-
+	"github.com/pulsehub/pulsehub/shared/api/apitest"
+	"github.com/pulsehub/pulsehub/shared/auth"
 	"github.com/pulsehub/pulsehub/shared/catalog"
 )
-
-// openAPIPath is the API's published description, relative to this package.
-var openAPIPath = filepath.Join("..", "..", "docs", "api", "openapi.yaml")
-
-// documentedOperations reads "METHOD /path" for every operation of an
-// OpenAPI document's paths. Operations marked x-local-only (served by the
-// local runtime, not by API Gateway) are left out.
-func documentedOperations(t *testing.T, path string) map[string]bool {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Paths map[string]map[string]yaml.Node `yaml:"paths"`
-	}
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	methods := []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
-	ops := map[string]bool{}
-	for p, item := range doc.Paths {
-		for key, node := range item {
-			if !slices.Contains(methods, key) {
-				continue
-			}
-			var op struct {
-				LocalOnly bool `yaml:"x-local-only"`
-			}
-			if err := node.Decode(&op); err != nil {
-				t.Fatalf("%s: %s %s: %v", path, key, p, err)
-			}
-			if !op.LocalOnly {
-				ops[strings.ToUpper(key)+" "+p] = true
-			}
-		}
-	}
-	return ops
-}
 
 // openAPIPathOf maps a net/http pattern path to OpenAPI's: a trailing
 // wildcard {name...} is written {name}.
@@ -57,15 +21,22 @@ func openAPIPathOf(p string) string { return strings.ReplaceAll(p, "...}", "}") 
 
 // TestOpenAPIMatchesRoutes keeps docs/api/openapi.yaml in step with what is
 // served: every route of the api server and every HTTP route of the
-// catalog's functions is documented, and every documented operation is
-// served. The api function is mounted as ANY /v1/{proxy+}, so its routes
-// come from srv.Routes() and must fall under that proxy.
+// catalog's functions is documented (with an operationId, and for api
+// routes the x-permission the route checks), and every documented
+// operation is served. The api function is mounted as ANY /v1/{proxy+}, so
+// its routes come from srv.Routes() and must fall under that proxy. What
+// each request and response may contain is checked on every call the
+// tests make (apitest.Doc.Check in the harness).
 func TestOpenAPIMatchesRoutes(t *testing.T) {
-	documented := documentedOperations(t, openAPIPath)
+	doc := apitest.OpenAPI(t)
 	h := newHarness(t, Options{})
 
-	served := map[string]string{} // operation → who serves it
-	var proxies []string          // path prefixes API Gateway sends to the api function
+	type served struct {
+		by   string
+		perm auth.Permission // api routes only
+	}
+	serving := map[string]served{} // "METHOD /path" → who serves it
+	var proxies []string           // path prefixes API Gateway sends to the api function
 	for _, fn := range catalog.System().Functions {
 		for _, rt := range fn.HTTP {
 			if prefix, ok := strings.CutSuffix(rt.Path, "{proxy+}"); ok {
@@ -79,7 +50,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 				t.Errorf("function %s: route %s: document each method, ANY is only used with {proxy+}", fn.Name, rt)
 				continue
 			}
-			served[rt.Method+" "+rt.Path] = "function " + fn.Name
+			serving[rt.Method+" "+rt.Path] = served{by: "function " + fn.Name}
 		}
 	}
 	if len(proxies) == 0 {
@@ -90,23 +61,79 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		if !slices.ContainsFunc(proxies, func(prefix string) bool { return strings.HasPrefix(rt.Path, prefix) }) {
 			t.Errorf("api route %s is outside the api function's proxy routes %v: API Gateway never sends it there", op, proxies)
 		}
-		if other, dup := served[op]; dup {
-			t.Errorf("%s is served by both the api server and %s", op, other)
+		if other, dup := serving[op]; dup {
+			t.Errorf("%s is served by both the api server and %s", op, other.by)
 		}
-		served[op] = "api server"
+		serving[op] = served{by: "api server", perm: rt.Permission}
 	}
 
-	for op, by := range served {
+	documented := map[string]bool{}
+	for path, item := range doc.T.Paths.Map() {
+		for method, o := range item.Operations() {
+			op := method + " " + path
+			documented[op] = true
+			s, ok := serving[op]
+			switch {
+			case !ok:
+				t.Errorf("%s documents %s, which nothing serves: remove it or serve it", apitest.OpenAPIPath, op)
+				continue
+			case o.OperationID == "":
+				t.Errorf("%s: %s has no operationId: add one (lowerCamelCase verb and noun, e.g. listSegments)", apitest.OpenAPIPath, op)
+			}
+			perm, _ := o.Extensions["x-permission"].(string)
+			if s.by == "api server" && s.perm != "" && perm != string(s.perm) {
+				t.Errorf("%s: %s has x-permission %q, but the route checks %q", apitest.OpenAPIPath, op, perm, s.perm)
+			}
+			if s.perm == "" && perm != "" {
+				t.Errorf("%s: %s has x-permission %q, but the route is public", apitest.OpenAPIPath, op, perm)
+			}
+		}
+	}
+	for op, s := range serving {
 		if !documented[op] {
-			t.Errorf("%s (%s) is not in %s", op, by, openAPIPath)
+			method, path, _ := strings.Cut(op, " ")
+			hint := ""
+			if s.perm != "" {
+				hint = ", x-permission: " + string(s.perm)
+			}
+			t.Errorf("%s (%s) is not in %s: add paths → %s → %s with an operationId%s, its parameters, request body and responses",
+				op, s.by, apitest.OpenAPIPath, path, strings.ToLower(method), hint)
 		}
 	}
-	for op := range documented {
-		if served[op] == "" {
-			t.Errorf("%s documents %s, which nothing serves", openAPIPath, op)
-		}
+	if len(serving) < 20 {
+		t.Fatalf("only %d operations served; the route lists look wrong", len(serving))
 	}
-	if len(served) < 20 {
-		t.Fatalf("only %d operations served; the route lists look wrong", len(served))
+}
+
+// TestOpenAPILint runs Redocly CLI (pinned in docs/api/package.json, with
+// docs/api/redocly.yaml) over the document: any error or warning fails.
+func TestOpenAPILint(t *testing.T) {
+	root, err := apitest.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "docs", "api")
+	bin := filepath.Join(dir, "node_modules", ".bin", "redocly")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("Redocly CLI is not installed in docs/api: run `make deps` (or `cd docs/api && npm ci`)")
+	}
+	cmd := exec.Command(bin, "lint", "--format=json")
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var report struct {
+		Totals struct{ Errors, Warnings, Ignored int }
+	}
+	if jerr := json.Unmarshal(out, &report); jerr != nil {
+		// No report at all: redocly crashed or was not started.
+		t.Fatalf("redocly lint gave no report (%v, %v):\n%s\n%s", err, jerr, out, stderr.Bytes())
+	}
+	if report.Totals.Errors+report.Totals.Warnings > 0 || err != nil {
+		stylish := exec.Command(bin, "lint", "--format=stylish")
+		stylish.Dir = dir
+		text, _ := stylish.Output() // stderr holds only banners
+		t.Fatalf("redocly lint docs/api/openapi.yaml: %d errors, %d warnings (exit: %v); fix them (or, for a deliberate exception, "+
+			"add it to docs/api/.redocly.lint-ignore.yaml):\n%s", report.Totals.Errors, report.Totals.Warnings, err, text)
 	}
 }

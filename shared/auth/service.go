@@ -477,6 +477,9 @@ func (s *Service) revokeFamily(ctx context.Context, tenant, fam, reason string) 
 // Logout revokes the login the refresh token belongs to. Unknown tokens
 // are ignored, so logout is idempotent and reveals nothing.
 func (s *Service) Logout(ctx context.Context, token, ip string) error {
+	if token == "" {
+		return &apperr.Error{Kind: apperr.Invalid, Field: "refreshToken", Message: "refreshToken is required: the refresh token of the login to end"}
+	}
 	var rt refreshItem
 	if err := s.table.Get(ctx, refreshKey(token), &rt); err != nil {
 		if apperr.KindOf(err) == apperr.NotFound {

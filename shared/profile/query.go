@@ -81,7 +81,7 @@ func (s *Store) Timeline(ctx context.Context, tenant, cid string, limit int) ([]
 	if err != nil {
 		return nil, fmt.Errorf("profile.Timeline %s: %w", cid, err)
 	}
-	var out []TimelineEntry
+	out := []TimelineEntry{}
 	for _, it := range items {
 		sk, _ := it["SK"].(string)
 		kind, at := "", ""
