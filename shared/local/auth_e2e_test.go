@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/pulsehub/pulsehub/shared/api"
+	"github.com/pulsehub/pulsehub/shared/api/apitest"
 	"github.com/pulsehub/pulsehub/shared/catalog"
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
 	"github.com/pulsehub/pulsehub/shared/local"
@@ -65,7 +66,7 @@ func send(t testing.TB, client *http.Client, method, url, token, body string) (i
 func TestAuthEndToEnd(t *testing.T) {
 	rt := authRuntime(t, api.NewFunction)
 	base := rt.URL()
-	c := http.DefaultClient
+	c := &http.Client{Transport: apitest.OpenAPI(t).Transport(t, nil)} // checked against docs/api/openapi.yaml
 	code, s, _ := send(t, c, "POST", base+"/v1/auth/signup", "", `{"workspace":"e2e shop","email":"owner@e2e.test","password":"correct-horse-1"}`)
 	if code != 201 {
 		t.Fatalf("signup %d %v", code, s)

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/pulsehub/pulsehub/shared/api/apitest"
 	"github.com/pulsehub/pulsehub/shared/local"
 	"github.com/pulsehub/pulsehub/shared/queue"
 	"github.com/pulsehub/pulsehub/shared/testenv"
@@ -70,7 +71,8 @@ func bootPlatformWith(t testing.TB, change func(*local.Options)) *platform {
 	if err := rt.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return &platform{t: t, rt: rt, client: &http.Client{Timeout: 30 * time.Second}}
+	// Every exchange is checked against docs/api/openapi.yaml.
+	return &platform{t: t, rt: rt, client: &http.Client{Timeout: 30 * time.Second, Transport: apitest.OpenAPI(t).Transport(t, nil)}}
 }
 
 type reply struct {

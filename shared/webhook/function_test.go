@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -46,6 +47,13 @@ func TestIntegrationDirectory(t *testing.T) {
 	if !slices.Equal(cr.ShopifySecrets, []string{"new-secret", "old-secret"}) || !slices.Equal(cr.MetaAppSecrets, []string{"meta-secret"}) ||
 		cr.MetaVerifyToken != "vt" || !slices.Equal(cr.AllowedOrigins, []string{"https://shop.example", "https://www.shop.example"}) {
 		t.Fatalf("credentials %+v", cr)
+	}
+
+	// A workspace without settings (or none at all: Twilio and SendGrid
+	// take the tenant from the URL) has empty credentials and no error; the
+	// handler tests' fake directory answers the same.
+	if cr, err := dir.Credentials(ctx, "t-unknown"); err != nil || !reflect.DeepEqual(cr, webhook.Credentials{}) {
+		t.Fatalf("unknown workspace: %+v, %v", cr, err)
 	}
 
 	// The handshake lookup is not cached: a token saved now is found now.

@@ -1,10 +1,14 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -14,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/pulsehub/pulsehub/shared/api/apitest"
 	"github.com/pulsehub/pulsehub/shared/apperr"
 	"github.com/pulsehub/pulsehub/shared/gtm"
 	"github.com/pulsehub/pulsehub/shared/webhook/webhooktest"
@@ -57,9 +62,13 @@ func (d fakeDir) TenantForVerifyToken(_ context.Context, name, token string) (st
 	}
 	return d.lookup(token, want)
 }
+
+// Credentials answers like IntegrationDirectory: a workspace without
+// settings (or no workspace at all: the tenant comes from the URL) has
+// empty credentials, which verify nothing.
 func (d fakeDir) Credentials(_ context.Context, t string) (Credentials, error) {
 	if t != testTenant {
-		return Credentials{}, apperr.E(apperr.NotFound, "no tenant")
+		return Credentials{}, nil
 	}
 	return d.creds, nil
 }
@@ -96,7 +105,37 @@ func invoke(t testing.TB, h *Handler, ev events.APIGatewayV2HTTPRequest) events.
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatal(err)
 	}
+	checkContract(t, ev, res)
 	return res
+}
+
+// checkContract checks the exchange against docs/api/openapi.yaml.
+func checkContract(t testing.TB, ev events.APIGatewayV2HTTPRequest, res events.APIGatewayV2HTTPResponse) {
+	t.Helper()
+	target := ev.RawPath
+	if ev.RawQueryString != "" {
+		target += "?" + ev.RawQueryString
+	}
+	body := []byte(ev.Body)
+	if ev.IsBase64Encoded {
+		var err error
+		if body, err = base64.StdEncoding.DecodeString(ev.Body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req := httptest.NewRequest(ev.RequestContext.HTTP.Method, target, bytes.NewReader(body))
+	for k, v := range ev.Headers {
+		req.Header.Set(k, v)
+	}
+	hdr := http.Header{}
+	for k, v := range res.Headers {
+		hdr.Set(k, v)
+	}
+	resBody := []byte(res.Body)
+	if res.IsBase64Encoded {
+		resBody, _ = base64.StdEncoding.DecodeString(res.Body)
+	}
+	apitest.OpenAPI(t).Check(t, req, body, res.StatusCode, hdr, resBody)
 }
 
 func httpEvent(method, path, body string, headers map[string]string) events.APIGatewayV2HTTPRequest {
@@ -388,6 +427,15 @@ func TestSendGridStaleUnknownTenant(t *testing.T) {
 	}
 }
 
+// collectEvent is a POST /collect as the collector script sends it (JSON).
+func collectEvent(body string, headers map[string]string) events.APIGatewayV2HTTPRequest {
+	h := map[string]string{"Content-Type": "application/json"}
+	for k, v := range headers {
+		h[k] = v
+	}
+	return httpEvent("POST", "/collect", body, h)
+}
+
 func TestCollect(t *testing.T) {
 	good := `{"writeKey":"demo-write-key","events":[{"event":"page_view","eventId":"e1","timestamp":"2025-03-01T11:59:00Z","anonymousId":"a1","properties":{"path":"/"}},{"event":"add_to_cart","eventId":"e2","timestamp":1740830340000,"anonymousId":"a1"}]}`
 	tests := []struct {
@@ -411,7 +459,7 @@ func TestCollect(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h, q := newTestHandler(t, "")
-			res := invoke(t, h, httpEvent("POST", "/collect", tt.body, tt.headers))
+			res := invoke(t, h, collectEvent(tt.body, tt.headers))
 			if res.StatusCode != tt.wantStatus {
 				t.Fatalf("status %d (%s), want %d", res.StatusCode, res.Body, tt.wantStatus)
 			}
@@ -429,7 +477,7 @@ func TestCollect(t *testing.T) {
 		})
 	}
 	h, q := newTestHandler(t, "")
-	invoke(t, h, httpEvent("POST", "/collect", good, nil))
+	invoke(t, h, collectEvent(good, nil))
 	envs := q.Envelopes(t)
 	if envs[1].ID != "e2" || !envs[1].TriggeredAt.Equal(time.UnixMilli(1740830340000)) {
 		t.Fatalf("envelope %+v", envs[1])
@@ -526,5 +574,40 @@ func TestCollectorScript(t *testing.T) {
 	}
 	if q.Len() != 0 {
 		t.Fatal("serving the script queued something")
+	}
+}
+
+// TestUnknownTenantIsUnauthorized: a delivery for a workspace PulseHub does
+// not know (or one without that provider's settings) is refused, also when
+// it is signed with the empty secret such a workspace "has".
+func TestUnknownTenantIsUnauthorized(t *testing.T) {
+	sgKey, _ := newSendGridKey(t)
+	h, q := newTestHandler(t, "")
+	const unknown = "t-unknown"
+	metaBody := `{"object":"page","entry":[{"id":"page-9","time":1740830400,"changes":[]}]}`
+	twilioParams := map[string]string{"MessageSid": "SM9", "MessageStatus": "delivered"}
+	twilioForm := url.Values{"MessageSid": {"SM9"}, "MessageStatus": {"delivered"}}
+	ts := strconv.FormatInt(fixedNow.Unix(), 10)
+	for name, ev := range map[string]events.APIGatewayV2HTTPRequest{
+		"shopify, unknown shop": httpEvent("POST", "/webhooks/shopify", orderBody, map[string]string{
+			"Content-Type": "application/json", "X-Shopify-Topic": "orders/create", "X-Shopify-Shop-Domain": "unknown.myshopify.com",
+			"X-Shopify-Hmac-Sha256": shopifySig("", []byte(orderBody))}),
+		"meta": httpEvent("POST", "/webhooks/meta?tenant="+unknown, metaBody, map[string]string{
+			"Content-Type": "application/json", "X-Hub-Signature-256": metaSig("", []byte(metaBody))}),
+		"whatsapp": httpEvent("POST", "/webhooks/whatsapp?tenant="+unknown, metaBody, map[string]string{
+			"Content-Type": "application/json", "X-Hub-Signature-256": metaSig("", []byte(metaBody))}),
+		"twilio": httpEvent("POST", "/webhooks/twilio/"+unknown, twilioForm.Encode(), map[string]string{
+			"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": twilioSign("", testPublicURL+"/webhooks/twilio/"+unknown, twilioParams)}),
+		"sendgrid": httpEvent("POST", "/webhooks/sendgrid/"+unknown, "[]", map[string]string{
+			"Content-Type": "application/json", "X-Twilio-Email-Event-Webhook-Timestamp": ts,
+			"X-Twilio-Email-Event-Webhook-Signature": signSendGrid(t, sgKey, []byte("[]"), ts)}),
+		"collect, unknown write key": collectEvent(`{"writeKey":"unknown-key","events":[{"event":"x","eventId":"1","anonymousId":"a"}]}`, nil),
+	} {
+		if res := invoke(t, h, ev); res.StatusCode != 401 {
+			t.Errorf("%s: %d %s, want 401", name, res.StatusCode, res.Body)
+		}
+	}
+	if envs := q.Envelopes(t); len(envs) != 0 {
+		t.Fatalf("refused deliveries queued %d envelopes", len(envs))
 	}
 }
