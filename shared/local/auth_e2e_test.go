@@ -105,12 +105,15 @@ func TestAuthEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := conn.Write(ctx, websocket.MessageText, []byte(`{"action":"ping","requestId":"r1"}`)); err != nil {
+	ping := []byte(`{"action":"ping","requestId":"r1"}`)
+	if err := conn.Write(ctx, websocket.MessageText, ping); err != nil {
 		t.Fatal(err)
 	}
-	if _, data, err := conn.Read(ctx); err != nil || !bytes.Contains(data, []byte(`"pong"`)) {
+	_, data, err := conn.Read(ctx)
+	if err != nil || !bytes.Contains(data, []byte(`"pong"`)) {
 		t.Fatalf("ping: %s %v", data, err)
 	}
+	apitest.Frames(t).CheckExchange(t, ping, data) // docs/api/websocket.schema.json
 	conn.Close(websocket.StatusNormalClosure, "")
 
 	// Logout revokes the login for HTTP and WebSocket alike.

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/coder/websocket"
 
+	"github.com/pulsehub/pulsehub/shared/api/apitest"
 	"github.com/pulsehub/pulsehub/shared/apperr"
 	"github.com/pulsehub/pulsehub/shared/catalog"
 	"github.com/pulsehub/pulsehub/shared/config"
@@ -238,6 +239,7 @@ func TestRealtimeThroughTheGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.CloseNow()
+	frames := apitest.Frames(t)
 	exchange := func(msg string) map[string]any {
 		t.Helper()
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -249,6 +251,7 @@ func TestRealtimeThroughTheGateway(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: read: %v", msg, err)
 		}
+		frames.CheckExchange(t, []byte(msg), b) // docs/api/websocket.schema.json
 		var m map[string]any
 		if err := json.Unmarshal(b, &m); err != nil {
 			t.Fatal(err)
