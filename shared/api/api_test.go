@@ -287,14 +287,25 @@ func TestJWTAttacks(t *testing.T) {
 func TestRotationKeepsOldTokensValid(t *testing.T) {
 	h := newHarness(t, Options{})
 	s := h.signup("rotate", "a@rotate.test")
+	oldKid := kidOf(t, s.str("accessToken"))
 	// Append a new key (rotation); a new Services instance signs with it.
 	path := filepath.Join(h.dir, "jwt-signing-keys.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var f auth.KeyFile
-	b, _ := os.ReadFile(path)
-	json.Unmarshal(b, &f)
-	f.Keys = append(f.Keys, auth.NewKeyEntry(time.Now()))
-	b, _ = json.Marshal(f)
-	os.WriteFile(path, b, 0o600)
+	if err := json.Unmarshal(b, &f); err != nil || len(f.Keys) != 1 || f.Keys[0].KID != oldKid {
+		t.Fatalf("key file %s: %d keys, %v; want the one key %s", path, len(f.Keys), err, oldKid)
+	}
+	next := auth.NewKeyEntry(time.Now())
+	f.Keys = append(f.Keys, next)
+	if b, err = json.Marshal(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tok2, err := auth.NewTokens(context.Background(), "file:"+h.dir, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -307,9 +318,26 @@ func TestRotationKeepsOldTokensValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if kid := kidOf(t, newTok); kid != next.KID || kid == oldKid {
+		t.Fatalf("after rotation tokens are signed with kid %q, want the new key %q", kid, next.KID)
+	}
 	// The running server learns the new kid on first sight, and old tokens still verify.
 	h.must(200, "GET", "/v1/me", newTok, "")
 	h.must(200, "GET", "/v1/me", s.str("accessToken"), "")
+}
+
+// kidOf reads the kid from a JWT's header.
+func kidOf(t *testing.T, token string) string {
+	t.Helper()
+	tok, _, err := jwt.NewParser().ParseUnverified(token, jwt.MapClaims{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid, _ := tok.Header["kid"].(string)
+	if kid == "" {
+		t.Fatalf("token has no kid: %s", token)
+	}
+	return kid
 }
 
 // TestRawItemsHoldNoPlaintext scans every item and looks for the personal

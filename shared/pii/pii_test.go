@@ -214,12 +214,43 @@ func TestKMSEnvelope(t *testing.T) {
 	if srv.calls["GenerateDataKey"] != 1 || srv.calls["Decrypt"] != 1 {
 		t.Fatalf("KMS calls %v, want 1 GenerateDataKey and 1 Decrypt", srv.calls)
 	}
+
+	// The wrapped data key is bound to its tenant by the encryption
+	// context: t1's wrapped key filed under t2 (a misfiled or copied item)
+	// does not unwrap for t2, so t2 cannot read t1's data.
+	var deks []map[string]any
+	deks, err = store.QueryAll[map[string]any](ctx, tbl, store.Query{PK: "T#t1", SKPrefix: "DEK#", Consistent: true}, 0)
+	if err != nil || len(deks) != 1 {
+		t.Fatalf("t1's data keys: %d, %v", len(deks), err)
+	}
+	moved := deks[0]
+	moved["PK"] = "T#t2"
+	if err := tbl.Put(ctx, moved); err != nil {
+		t.Fatal(err)
+	}
+	c3, err := pii.New(ctx, "alias/pulsehub-pii", tbl, client, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c3.Open(ctx, "t2", sealed); err == nil {
+		t.Fatalf("t1's value opened under t2: %q", got)
+	}
+	if srv.refused != 1 {
+		t.Fatalf("KMS refused %d unwraps, want 1: t1's data key must not unwrap under t2's encryption context", srv.refused)
+	}
+	if got, err := c3.Open(ctx, "t1", sealed); err != nil || got != "+15551234567" {
+		t.Fatalf("Open under t1 after the refusal = %q, %v", got, err)
+	}
+	if srv.calls["Decrypt"] != 3 {
+		t.Fatalf("KMS calls %v, want 3 Decrypts (t1, refused t2, t1)", srv.calls)
+	}
 }
 
 type kmsServer struct {
 	*httptest.Server
-	mu    sync.Mutex
-	calls map[string]int
+	mu      sync.Mutex
+	calls   map[string]int
+	refused int // Decrypts refused for a wrong encryption context or blob
 }
 
 func newKMSServer(t *testing.T) *kmsServer {
@@ -259,6 +290,9 @@ func newKMSServer(t *testing.T) *kmsServer {
 		case "Decrypt":
 			plain, err := aead.Open(nil, in.CiphertextBlob[:12], in.CiphertextBlob[12:], ctxAAD)
 			if err != nil {
+				s.mu.Lock()
+				s.refused++
+				s.mu.Unlock()
 				w.WriteHeader(400)
 				json.NewEncoder(w).Encode(map[string]string{"__type": "InvalidCiphertextException", "message": "bad"})
 				return
