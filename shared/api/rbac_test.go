@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
@@ -82,72 +83,126 @@ func walkBody(route string) string {
 }
 
 // TestTenantWalk calls every route as the owner of workspace B with the
-// ids of workspace A's objects: nothing of A may leak, ids of A are 404
-// (never 403, which would confirm they exist), and A is unchanged.
+// ids of every kind of workspace A's objects (users, customers, a merged
+// customer and its merge, compliance requests, integrations): nothing of A
+// may leak, ids of A are 404 (never 403, which would confirm they exist),
+// and every item of A in the table is unchanged.
 func TestTenantWalk(t *testing.T) {
+	ctx := context.Background()
 	h := newHarness(t, Options{})
 	a := h.signup("walk-a", "owner@walk-a.test")
-	aOwner := a.str("accessToken")
+	tenantA, aOwner := a.str("tenantId"), a.str("accessToken")
 	aUser, _ := h.invite(aOwner, "walk-a", "marketer@walk-a.test", auth.Marketer)
 	h.must(200, "PUT", "/v1/integrations/shopify", aOwner, `{"shopDomain":"walk-a.myshopify.com","webhookSecret":"walk-a-webhook-secret"}`)
 	aMe := h.must(200, "GET", "/v1/me", aOwner, "")
 	ps := profile.NewStore(h.svc.Table, h.svc.Cipher, time.Now)
-	cust, err := ps.Resolve(context.Background(), a.str("tenantId"), profile.Identity{Email: "customer@walk-a.test"})
-	if err != nil {
+	resolve := func(email, first string) string {
+		t.Helper()
+		c, err := ps.Resolve(ctx, tenantA, profile.Identity{Email: email})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ps.UpdateFields(ctx, tenantA, c.CustomerID, profile.Fields{Email: email, FirstName: first}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		return c.CustomerID
+	}
+	cust := resolve("customer@walk-a.test", "Walkerina")
+	survivor, merged := resolve("survivor@walk-a.test", "Survivia"), resolve("merged@walk-a.test", "Mergeling")
+	if err := ps.Merge(ctx, tenantA, survivor, merged, "walk"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ps.UpdateFields(context.Background(), a.str("tenantId"), cust.CustomerID, profile.Fields{Email: "customer@walk-a.test", FirstName: "Walkerina"}, time.Now()); err != nil {
+	const complianceID = "shopify-data-request-walk"
+	if err := ps.SaveComplianceRequest(ctx, tenantA, profile.ComplianceRequest{ID: complianceID, Source: "shopify", Topic: "customers/data_request",
+		ReceivedAt: time.Now().UTC().Format(time.RFC3339), CustomerIDs: []string{cust}, Outcome: "exported"}, []byte(`{"customers":[{"email":"customer@walk-a.test"}]}`)); err != nil {
 		t.Fatal(err)
 	}
-	ids := map[string][]string{"id": {aUser, aMe.str("userId"), cust.CustomerID}}
-	markers := []string{a.str("tenantId"), aUser, aMe.str("userId"), cust.CustomerID, "owner@walk-a.test", "marketer@walk-a.test", "customer@walk-a.test", "Walkerina", "walk-a.myshopify.com", "walk-a-webhook-secret"}
+	h.must(200, "GET", "/v1/compliance-requests/"+complianceID, aOwner, "") // A itself sees it
+
+	// Every route parameter gets every value of A that it could name.
+	values := map[string][]string{
+		"id":       {aUser, aMe.str("userId"), cust, survivor, merged, complianceID},
+		"mergedId": {merged},
+		"name":     {"shopify"},
+	}
+	markers := []string{tenantA, aUser, aMe.str("userId"), cust, survivor, merged, complianceID, "owner@walk-a.test", "marketer@walk-a.test",
+		"customer@walk-a.test", "survivor@walk-a.test", "merged@walk-a.test", "Walkerina", "Survivia", "Mergeling", "walk-a.myshopify.com", "walk-a-webhook-secret"}
+	before := itemsMentioning(t, h, tenantA)
+	if len(before) < 10 {
+		t.Fatalf("only %d items of workspace A; the snapshot looks wrong", len(before))
+	}
 
 	b := h.signup("walk-b", "owner@walk-b.test").str("accessToken")
+	walked := 0
 	for _, rt := range h.srv.Routes() {
 		if rt.Permission == "" {
 			continue
 		}
-		params := wildcard.FindAllStringSubmatch(rt.Path, -1)
-		values := []string{""}
-		hasID := false
-		for _, p := range params {
-			if p[1] == "id" {
-				hasID = true
-				values = ids["id"]
-			}
-		}
-		for _, v := range values {
-			path := fill(rt.Path, func(param string) string {
-				if param == "id" {
-					return v
-				}
-				return "shopify"
-			})
+		for _, path := range expand(rt.Path, values) {
+			hasID := strings.Contains(rt.Path, "{id}") || strings.Contains(rt.Path, "{mergedId}")
+			walked++
 			t.Run(rt.Method+" "+path, func(t *testing.T) {
 				r := h.call(rt.Method, path, b, walkBody(rt.Method+" "+rt.Path))
 				for _, m := range markers {
-					if m != v && strings.Contains(r.Raw, m) { // echoing the id asked for is no leak
+					if !strings.Contains(path, m) && strings.Contains(r.Raw, m) { // echoing an id asked for is no leak
 						t.Fatalf("response leaks %q of workspace A: %s", m, r.Raw)
 					}
 				}
 				if r.Status == 403 {
 					t.Fatalf("403 for another workspace's object (confirms it exists): %s", r.Raw)
 				}
-				if hasID {
-					if r.Status != 404 {
-						t.Fatalf("status %d for another workspace's id, want 404: %s", r.Status, r.Raw)
-					}
+				if hasID && r.Status != 404 {
+					t.Fatalf("status %d for another workspace's id, want 404: %s", r.Status, r.Raw)
 				}
 			})
 		}
 	}
-	// Workspace A is intact.
-	users := h.must(200, "GET", "/v1/users", aOwner, "")
-	if !strings.Contains(users.Raw, `"role":"marketer"`) || !strings.Contains(users.Raw, "marketer@walk-a.test") {
-		t.Fatalf("A's users changed: %s", users.Raw)
+	if walked < len(h.srv.Routes()) {
+		t.Fatalf("walked %d calls for %d routes", walked, len(h.srv.Routes()))
 	}
-	shop := h.must(200, "GET", "/v1/integrations/shopify", aOwner, "")
-	if !strings.Contains(shop.Raw, "walk-a.myshopify.com") {
-		t.Fatalf("A's integration changed: %s", shop.Raw)
+
+	// Workspace A is unchanged, item for item.
+	after := itemsMentioning(t, h, tenantA)
+	for k, v := range before {
+		if after[k] != v {
+			t.Errorf("workspace A's item changed by B's calls:\nbefore %s\nafter  %s", v, after[k])
+		}
 	}
+	for k, v := range after {
+		if _, ok := before[k]; !ok {
+			t.Errorf("B's calls created an item of workspace A: %s", v)
+		}
+	}
+}
+
+// expand fills a route pattern's parameters with every combination of
+// values (a route without parameters is itself).
+func expand(path string, values map[string][]string) []string {
+	m := wildcard.FindStringSubmatch(path)
+	if m == nil {
+		return []string{path}
+	}
+	var out []string
+	for _, v := range values[m[1]] {
+		out = append(out, expand(strings.Replace(path, m[0], v, 1), values)...)
+	}
+	return out
+}
+
+// itemsMentioning is every item of the table that names tenant (its
+// partition, or a lookup pointing at it), as JSON by "PK|SK".
+func itemsMentioning(t *testing.T, h *harness, tenant string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(scanAll(t, h)), "\n") {
+		if !strings.Contains(line, tenant) {
+			continue
+		}
+		var key struct{ PK, SK string }
+		if err := json.Unmarshal([]byte(line), &key); err != nil {
+			t.Fatal(err)
+		}
+		out[key.PK+"|"+key.SK] = line
+	}
+	return out
 }
