@@ -2,23 +2,21 @@ package stack
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/pulsehub/pulsehub/shared/catalog"
+	"github.com/pulsehub/pulsehub/shared/catalog/cfnlint"
 )
 
 // One jsii process and one synth for the whole package: the app holds the
@@ -31,7 +29,6 @@ type fixture struct {
 	prodJSON    template
 	devJSON     template
 	outdir      string
-	took        time.Duration
 	err         error
 }
 
@@ -61,12 +58,10 @@ func TestMain(m *testing.M) {
 func synth(t *testing.T) *fixture {
 	t.Helper()
 	once.Do(func() {
-		start := time.Now()
 		defer func() {
 			if r := recover(); r != nil {
 				fx.err = fmt.Errorf("synth panicked: %v", r)
 			}
-			fx.took = time.Since(start)
 		}()
 		fx.err = doSynth()
 	})
@@ -132,11 +127,6 @@ func doSynth() error {
 		}
 	}
 	return nil
-}
-
-func TestSynthTime(t *testing.T) {
-	f := synth(t)
-	t.Logf("synth of both stacks (jsii start, cdk-nag, CloudFormation validation): %s", f.took.Round(100*time.Millisecond))
 }
 
 func (tpl template) ofType(typ string) map[string]map[string]any {
@@ -440,24 +430,13 @@ func TestNag(t *testing.T) {
 // TestCfnLint runs cfn-lint over both synthesized templates.
 func TestCfnLint(t *testing.T) {
 	f := synth(t)
-	if _, err := exec.LookPath("cfn-lint"); err != nil {
-		t.Fatal("cfn-lint is not on PATH: install it with `pip install cfn-lint` (the CI workflow does)")
-	}
 	var paths []string
 	for _, name := range []string{"PulseHub-prod", "PulseHub-dev"} {
 		paths = append(paths, filepath.Join(f.outdir, "cdk.out", name+".template.json"))
 	}
 	// W3005 (a DependsOn also implied by a GetAtt) is how CDK orders a
 	// function after its role's policy; it is harmless.
-	out, err := exec.Command("cfn-lint", append([]string{"--ignore-checks", "W3005", "--"}, paths...)...).CombinedOutput()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exit) && exit.ExitCode()&2 == 0:
-		t.Logf("cfn-lint: warnings only:\n%s", out)
-	default:
-		t.Errorf("cfn-lint: %v\n%s", err, out)
-	}
+	cfnlint.Check(t, []string{"W3005"}, paths...)
 }
 
 // TestCloudFormationValidation reads the report of CDK's built-in

@@ -63,9 +63,8 @@ func TestCustomersRedact(t *testing.T) {
 	if _, err := h.ps.Profile(ctx, "t1", ann[0]); apperr.KindOf(err) != apperr.NotFound {
 		t.Fatalf("Ann's profile after redaction: %v", err)
 	}
-	tl, _ := h.ps.Timeline(ctx, "t1", ann[0], 0)
-	if len(tl) != 0 {
-		t.Fatalf("Ann's partition still holds %d items", len(tl))
+	if tl, err := h.ps.Timeline(ctx, "t1", ann[0], 0); err != nil || len(tl) != 0 {
+		t.Fatalf("Ann's partition still holds %d items (%v)", len(tl), err)
 	}
 	if ids := h.lookup(t, profile.Identity{ShopifyID: "88"}); len(ids) != 1 {
 		t.Fatal("redacting Ann touched Bob")
@@ -76,8 +75,8 @@ func TestCustomersRedact(t *testing.T) {
 	}
 	// Shopify delivers again under a new webhook id: nothing left, no error.
 	process(t, h.p, env("customers/redact", "r2", redact, nil))
-	if rec, _ := h.ps.ComplianceRequest(ctx, "t1", "shopify-customers-redact-r2"); rec.Outcome != "no data held about this customer" {
-		t.Fatalf("second redaction outcome %q", rec.Outcome)
+	if rec, err := h.ps.ComplianceRequest(ctx, "t1", "shopify-customers-redact-r2"); err != nil || rec.Outcome != "no data held about this customer" {
+		t.Fatalf("second redaction outcome %q (%v)", rec.Outcome, err)
 	}
 	if a := h.actions(t); a[audit.CustomerErased] != 2 {
 		t.Fatalf("audit actions %v, want 2 customer.erased (one erasure, one 'no data held')", a)
@@ -119,8 +118,8 @@ func TestCustomersDataRequest(t *testing.T) {
 		t.Fatalf("export %s", rec.Export)
 	}
 	// The export is kept sealed: the raw item does not show the email.
-	list, _ := h.ps.ComplianceRequests(ctx, "t1")
-	if len(list) != 1 || strings.Contains(list[0].Export, "ann@example.com") || list[0].Export == "" {
+	list, err := h.ps.ComplianceRequests(ctx, "t1")
+	if err != nil || len(list) != 1 || strings.Contains(list[0].Export, "ann@example.com") || list[0].Export == "" {
 		t.Fatalf("stored export is not sealed: %+v", list)
 	}
 	if a := h.actions(t); a[audit.CustomerExported] != 1 {
@@ -181,7 +180,7 @@ func TestAppUninstalledDisconnects(t *testing.T) {
 
 func TestComplianceTopicsOnlyFromShopify(t *testing.T) {
 	h := newHarness(t)
-	b, _ := json.Marshal(ingest.Envelope{V: 1, Source: "import", Tenant: "t1", Topic: "shop/redact", ID: "x", Body: json.RawMessage(`{}`)})
+	b := envelope(ingest.Envelope{V: 1, Source: "import", Tenant: "t1", Topic: "shop/redact", ID: "x", Body: json.RawMessage(`{}`)})
 	if err := h.p.Process(context.Background(), b); apperr.KindOf(err) != apperr.Invalid {
 		t.Fatalf("shop/redact from the importer: %v", err)
 	}

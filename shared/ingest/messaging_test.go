@@ -116,8 +116,8 @@ func TestSendGridEvents(t *testing.T) {
 	if n := count(rec, catalog.EventConsentChanged); n != 2 {
 		t.Fatalf("consent.changed %d times, want 2", n)
 	}
-	cs, _ := ps.Consents(context.Background(), "t1", ann.ID)
-	if len(cs) != 1 || cs[0].Channel != "email" || cs[0].State != profile.Subscribed || cs[0].Detail != "group_resubscribe" {
+	cs, err := ps.Consents(context.Background(), "t1", ann.ID)
+	if err != nil || len(cs) != 1 || cs[0].Channel != "email" || cs[0].State != profile.Subscribed || cs[0].Detail != "group_resubscribe" {
 		t.Fatalf("email consent %+v", cs)
 	}
 	clickAt := t0.Add(4 * time.Minute).Format(time.RFC3339Nano)
@@ -208,15 +208,18 @@ func TestWhatsAppStatusesAndServiceWindow(t *testing.T) {
 
 	// STOP over WhatsApp unsubscribes that channel only.
 	process(t, p, envOf(t, "whatsapp", "whatsapp/messages", "m2", in, waMessage("15550001111", "wamid.IN2", in.Add(time.Minute), "stop")))
-	cs, _ := ps.Consents(context.Background(), "t1", bob.ID)
-	if len(cs) != 1 || cs[0].Channel != "whatsapp" || cs[0].State != profile.Unsubscribed {
+	cs, err := ps.Consents(context.Background(), "t1", bob.ID)
+	if err != nil || len(cs) != 1 || cs[0].Channel != "whatsapp" || cs[0].State != profile.Unsubscribed {
 		t.Fatalf("consent after STOP: %+v", cs)
 	}
 }
 
 func collectEnv(t *testing.T, e map[string]any) []byte {
 	t.Helper()
-	at, _ := time.Parse(time.RFC3339, e["timestamp"].(string))
+	at, err := time.Parse(time.RFC3339, e["timestamp"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return envOf(t, "collect", "collect", e["eventId"].(string), at, e)
 }
 
@@ -250,8 +253,8 @@ func TestCollectAnonymousThenIdentified(t *testing.T) {
 	if merged.Hours[19] != 3 || merged.LastEngagement["web"] != "2025-02-03T19:05:00Z" {
 		t.Fatalf("aggregates after the merge: hours[19]=%d web=%q", merged.Hours[19], merged.LastEngagement["web"])
 	}
-	ms, _ := ps.Merges(ctx, "t1", ann.ID)
-	if len(ms) != 1 || ms[0].MergedID != visitor.ID {
+	ms, err := ps.Merges(ctx, "t1", ann.ID)
+	if err != nil || len(ms) != 1 || ms[0].MergedID != visitor.ID {
 		t.Fatalf("merge records %+v", ms)
 	}
 	// Later events with only the anonymous id land on Ann directly.

@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -60,7 +61,16 @@ func setup(t *testing.T) (*ingest.Processor, *profile.Store, *recorder) {
 }
 
 func env(topic, id, body string, headers map[string]string) []byte {
-	b, _ := json.Marshal(ingest.Envelope{V: 1, Source: "shopify", Tenant: "t1", Topic: topic, ID: id, TriggeredAt: time.Now(), ReceivedAt: time.Now(), Headers: headers, Body: json.RawMessage(body)})
+	return envelope(ingest.Envelope{V: 1, Source: "shopify", Tenant: "t1", Topic: topic, ID: id, TriggeredAt: time.Now(), ReceivedAt: time.Now(), Headers: headers, Body: json.RawMessage(body)})
+}
+
+// envelope encodes e; a body that is not JSON cannot be encoded and
+// panics (the tests write their bodies by hand).
+func envelope(e ingest.Envelope) []byte {
+	b, err := json.Marshal(e)
+	if err != nil {
+		panic(fmt.Sprintf("envelope %s/%s: %v", e.Topic, e.ID, err))
+	}
 	return b
 }
 
@@ -86,9 +96,9 @@ func TestDuplicatesAndOutOfOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pr, _ := ps.Profile(ctx, "t1", r.CustomerID)
-	if pr.OrdersCount != 1 || pr.TotalSpentCents != 4000 {
-		t.Fatalf("counted %d orders, %d cents", pr.OrdersCount, pr.TotalSpentCents)
+	pr, err := ps.Profile(ctx, "t1", r.CustomerID)
+	if err != nil || pr.OrdersCount != 1 || pr.TotalSpentCents != 4000 {
+		t.Fatalf("counted %d orders, %d cents (%v)", pr.OrdersCount, pr.TotalSpentCents, err)
 	}
 	created := 0
 	for _, e := range rec.events {
@@ -99,11 +109,22 @@ func TestDuplicatesAndOutOfOrder(t *testing.T) {
 	if created != 1 {
 		t.Fatalf("order.created published %d times", created)
 	}
-	tl, _ := ps.Timeline(ctx, "t1", r.CustomerID, 0)
+	tl, err := ps.Timeline(ctx, "t1", r.CustomerID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orders := 0
 	for _, e := range tl {
-		if e.Kind == "order" && e.Data["financialStatus"] != "paid" {
+		if e.Kind != "order" {
+			continue
+		}
+		orders++
+		if e.Data["financialStatus"] != "paid" {
 			t.Fatalf("older create overwrote the paid state: %v", e.Data)
 		}
+	}
+	if orders != 1 {
+		t.Fatalf("timeline has %d orders, want 1: %+v", orders, tl)
 	}
 }
 
@@ -125,8 +146,8 @@ func TestSMSStopAndStart(t *testing.T) {
 	p, ps, rec := setup(t)
 	ctx := context.Background()
 	send := func(id, text string, at time.Time) {
-		body, _ := json.Marshal(map[string]string{"MessageSid": id, "From": "+15551230000", "To": "+15559870000", "Body": text})
-		b, _ := json.Marshal(ingest.Envelope{V: 1, Source: "twilio", Tenant: "t1", Topic: "twilio/inbound", ID: id, TriggeredAt: at, ReceivedAt: at, Body: body})
+		body := fmt.Sprintf(`{"MessageSid":%q,"From":"+15551230000","To":"+15559870000","Body":%q}`, id, text)
+		b := envelope(ingest.Envelope{V: 1, Source: "twilio", Tenant: "t1", Topic: "twilio/inbound", ID: id, TriggeredAt: at, ReceivedAt: at, Body: json.RawMessage(body)})
 		if err := p.Process(ctx, b); err != nil {
 			t.Fatal(err)
 		}
@@ -134,15 +155,18 @@ func TestSMSStopAndStart(t *testing.T) {
 	t0 := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
 	send("SM1", " stop ", t0)
 	send("SM2", "HELP", t0.Add(time.Minute))
-	r, _ := ps.Resolve(ctx, "t1", profile.Identity{Phone: "+1 555 123 0000"})
-	cs, _ := ps.Consents(ctx, "t1", r.CustomerID)
-	if len(cs) != 1 || cs[0].State != profile.Unsubscribed {
-		t.Fatalf("after STOP/HELP: %+v", cs)
+	r, err := ps.Resolve(ctx, "t1", profile.Identity{Phone: "+1 555 123 0000"})
+	if err != nil || r.Created {
+		t.Fatalf("the sender's profile: %+v, %v (created now, so the messages made none)", r, err)
+	}
+	cs, err := ps.Consents(ctx, "t1", r.CustomerID)
+	if err != nil || len(cs) != 1 || cs[0].Channel != "sms" || cs[0].State != profile.Unsubscribed {
+		t.Fatalf("after STOP/HELP: %+v, %v", cs, err)
 	}
 	send("SM3", "START", t0.Add(2*time.Minute))
-	cs, _ = ps.Consents(ctx, "t1", r.CustomerID)
-	if cs[0].State != profile.Subscribed {
-		t.Fatalf("after START: %+v", cs)
+	cs, err = ps.Consents(ctx, "t1", r.CustomerID)
+	if err != nil || len(cs) != 1 || cs[0].State != profile.Subscribed {
+		t.Fatalf("after START: %+v, %v", cs, err)
 	}
 	n := 0
 	for _, e := range rec.events {

@@ -21,9 +21,8 @@ func syncEnv(t *testing.T, o shopify.Order) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := json.Marshal(ingest.Envelope{V: 1, Source: ingest.SourceSync, Tenant: "t1", Topic: shopify.TopicOrdersUpdated,
+	return envelope(ingest.Envelope{V: 1, Source: ingest.SourceSync, Tenant: "t1", Topic: shopify.TopicOrdersUpdated,
 		ID: "sync:order:" + o.Name + ":" + o.UpdatedAt.Format(time.RFC3339Nano), TriggeredAt: o.UpdatedAt, ReceivedAt: time.Now(), Body: body})
-	return b
 }
 
 // A backfilled order that ingest has never seen arrives as orders/updated
