@@ -123,8 +123,9 @@ func TestMappingPartialFailuresAndDLQ(t *testing.T) {
 	if len(dlqMsgs) != 1 || aws.ToString(dlqMsgs[0].Body) != "poison" {
 		t.Fatalf("DLQ holds %d messages, first %q", len(dlqMsgs), aws.ToString(dlqMsgs[0].Body))
 	}
-	// Wait past another visibility timeout: nothing else may come back.
-	time.Sleep(2500 * time.Millisecond)
+	// Once the queue is drained nothing can come back: ok and flaky were
+	// deleted after their success, poison moved to the DLQ.
+	waitFor(t, "the queue drained", func() bool { return Drained(t, client, url) })
 	if err := m.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ func TestMappingWholeBatchError(t *testing.T) {
 	send(t, client, url, "a", "b")
 	m.Start()
 	waitFor(t, "both messages redelivered", func() bool { return fn.deliveries("a") == 2 && fn.deliveries("b") == 2 })
-	time.Sleep(2 * time.Second)
+	waitFor(t, "the queue drained (both deleted after the second delivery)", func() bool { return Drained(t, client, url) })
 	if err := m.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
