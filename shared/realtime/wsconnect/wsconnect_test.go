@@ -1,47 +1,40 @@
-package realtime_test
+package wsconnect_test
 
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/pulsehub/pulsehub/shared/api"
 	"github.com/pulsehub/pulsehub/shared/auth"
+	"github.com/pulsehub/pulsehub/shared/config"
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
-	"github.com/pulsehub/pulsehub/shared/realtime"
 	"github.com/pulsehub/pulsehub/shared/realtime/wsconnect"
-	"github.com/pulsehub/pulsehub/shared/store"
+	"github.com/pulsehub/pulsehub/shared/store/storetest"
+	"github.com/pulsehub/pulsehub/shared/testenv"
 	"github.com/pulsehub/pulsehub/shared/wsapi"
 )
 
-// anyTokenConnect is a $connect constructor whose verifier accepts any
-// non-empty token as an anonymous principal, for tests of the connection
-// mechanics; TestConnectFunctionVerifiesTokens covers the real verifier.
-func anyTokenConnect(_ context.Context, d lambdafn.Deps) (any, error) {
-	conns := newConnStore(d)
-	return realtime.NewConnectHandler(conns, anyToken{}, d.Logger).Handle, nil
-}
-
-type anyToken struct{}
-
-func (anyToken) Verify(context.Context, string) (realtime.Principal, error) {
-	return realtime.Principal{}, nil
-}
-
 // TestConnectFunctionVerifiesTokens runs the production ws-connect
-// constructor with access tokens issued by the identity service.
+// constructor with access tokens issued by the identity service: only a
+// valid token of a live login connects, and the connection is stored with
+// the token's tenant, user and role.
 func TestConnectFunctionVerifiesTokens(t *testing.T) {
 	ctx := context.Background()
-	e := newEnv(t, "")
+	_, name := storetest.Provision(t, "wsconnect")
 	dir := t.TempDir()
-	e.deps.Config.JWTSecretID = "file:" + dir
-	e.deps.Config.KMSKeyID = "file:" + dir
-	svc, err := api.NewServices(ctx, e.deps, api.Options{Argon2: auth.Argon2Params{Memory: 1024, Time: 1, Threads: 1}})
+	d := lambdafn.Deps{
+		Config: config.Config{TableName: name, CursorSecret: []byte("test-cursor"), JWTSecretID: "file:" + dir, KMSKeyID: "file:" + dir},
+		AWS:    testenv.AWSConfig(t),
+		Logger: slog.New(slog.DiscardHandler),
+	}
+	conns := wsapi.NewConnectionStore(d.Table())
+	svc, err := api.NewServices(ctx, d, api.Options{Argon2: auth.Argon2Params{Memory: 1024, Time: 1, Threads: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +42,7 @@ func TestConnectFunctionVerifiesTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := wsconnect.NewFunction(ctx, e.deps)
+	h, err := wsconnect.NewFunction(ctx, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,16 +64,20 @@ func TestConnectFunctionVerifiesTokens(t *testing.T) {
 		if r := connect("refused-"+name, tok); r.StatusCode != http.StatusUnauthorized {
 			t.Errorf("%s token: %d %s", name, r.StatusCode, r.Body)
 		}
-		if _, err := e.conns.Get(ctx, "refused-"+name); err == nil {
+		if _, err := conns.Get(ctx, "refused-"+name); err == nil {
 			t.Errorf("%s token: refused connection was stored", name)
 		}
 	}
 	if r := connect("ok", pair.AccessToken); r.StatusCode != 200 {
 		t.Fatalf("valid token: %d %s", r.StatusCode, r.Body)
 	}
-	c, err := e.conns.Get(ctx, "ok")
-	if err != nil || c.TenantID != pair.TenantID || c.UserID == "" || c.Role != "owner" {
-		t.Fatalf("stored connection %+v, %v", c, err)
+	me, err := svc.Auth.Tokens().Parse(ctx, pair.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := conns.Get(ctx, "ok")
+	if err != nil || c.TenantID != pair.TenantID || c.UserID != me.UserID || c.Role != "owner" {
+		t.Fatalf("stored connection %+v, %v; want tenant %s, user %s, role owner", c, err, pair.TenantID, me.UserID)
 	}
 	// After logout the same access token is refused.
 	if err := svc.Auth.Logout(ctx, pair.RefreshToken, "192.0.2.1"); err != nil {
@@ -89,10 +86,6 @@ func TestConnectFunctionVerifiesTokens(t *testing.T) {
 	if r := connect("after-logout", pair.AccessToken); r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("after logout: %d", r.StatusCode)
 	}
-}
-
-func newConnStore(d lambdafn.Deps) *wsapi.ConnectionStore {
-	return wsapi.NewConnectionStore(store.New(dynamodb.NewFromConfig(d.AWS), d.Config.TableName, d.Config.CursorSecret))
 }
 
 func invokeEvent(h lambda.Handler, ev any) (events.APIGatewayProxyResponse, error) {
