@@ -32,7 +32,7 @@ RUN_TESTS = status=0; \
 	fi; \
 	exit $$status
 
-.PHONY: help deps localstack-up localstack-down test test-race test-localstack \
+.PHONY: help deps cfn-lint localstack-up localstack-down test test-race test-localstack \
 	bench dev seed build lint clean-local clean
 
 help: ## List the targets
@@ -41,6 +41,14 @@ help: ## List the targets
 		awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
 
 API_LINT   := docs/api/node_modules/.bin/redocly
+
+# cfn-lint, a test requirement: the one on PATH, else the virtualenv that
+# `make cfn-lint` creates under .local/ (Debian 12 and Ubuntu 24.04 refuse
+# a system-wide pip install, PEP 668). Its bin goes first on PATH for every
+# recipe, so the tests find it either way.
+CFN_LINT_VENV    := .local/cfn-lint
+CFN_LINT_VERSION := 1.51.0
+export PATH := $(CURDIR)/$(CFN_LINT_VENV)/bin:$(PATH)
 
 deps: $(API_LINT) ## Check java/node/npm, install the emulators and Redocly CLI (npm ci) and Go modules
 	@$(STACK) deps
@@ -51,6 +59,15 @@ deps: $(API_LINT) ## Check java/node/npm, install the emulators and Redocly CLI 
 $(API_LINT): docs/api/package.json docs/api/package-lock.json
 	cd docs/api && npm ci --no-audit --no-fund
 	@touch $@
+
+cfn-lint: ## Install cfn-lint (CFN_LINT_VERSION) into a virtualenv under .local/ unless one is on PATH
+	@if command -v cfn-lint >/dev/null 2>&1; then echo "cfn-lint: $$(command -v cfn-lint) ($$(cfn-lint --version))"; exit 0; fi; \
+	command -v python3 >/dev/null 2>&1 || { echo "cfn-lint: needs python3 (apt-get install python3 python3-venv)" >&2; exit 1; }; \
+	echo "+ python3 -m venv $(CFN_LINT_VENV) && pip install cfn-lint==$(CFN_LINT_VERSION)"; \
+	python3 -m venv $(CFN_LINT_VENV) || { rm -rf $(CFN_LINT_VENV); echo "cfn-lint: python3 -m venv failed; install python3-venv (apt-get install python3-venv)" >&2; exit 1; }; \
+	$(CFN_LINT_VENV)/bin/pip install --quiet --disable-pip-version-check cfn-lint==$(CFN_LINT_VERSION) || \
+		{ rm -rf $(CFN_LINT_VENV); echo "cfn-lint: pip could not install cfn-lint==$(CFN_LINT_VERSION) from PyPI" >&2; exit 1; }; \
+	$(CFN_LINT_VENV)/bin/cfn-lint --version
 
 localstack-up: ## Start the dev emulators (DynamoDB :8000 persisted in .local/dev, fauxqs :9324)
 	@$(STACK) start dev

@@ -130,6 +130,12 @@ func (r *Runtime) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("local: listen on %s (set PULSEHUB_ADDR to use another address): %w", r.opts.Addr, err)
 	}
+	if ip, ok := ln.Addr().(*net.TCPAddr); !ok || !ip.IP.IsLoopback() {
+		ln.Close()
+		return fmt.Errorf("local: %s is not a loopback address: the local runtime serves routes without authentication "+
+			"(/dev/outbox, /ws/@connections, /_aws/events, /metrics; docs/local-runtime.md), so it listens on 127.0.0.1 or ::1 only "+
+			"(PULSEHUB_ADDR=127.0.0.1:PORT)", r.opts.Addr)
+	}
 	r.ln = ln
 	r.baseURL = "http://" + ln.Addr().String()
 	sb, err := sandbox.New(sandbox.Options{BaseURL: r.baseURL, Logger: r.log, OutboxPath: filepath.Join(r.opts.StateDir, "outbox.jsonl")})

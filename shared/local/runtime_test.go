@@ -245,6 +245,19 @@ func TestRuntimeMissingConstructor(t *testing.T) {
 	}
 }
 
+// TestRuntimeListensOnLoopbackOnly: the local-only routes have no
+// authentication, so an address reachable from other hosts is refused.
+func TestRuntimeListensOnLoopbackOnly(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", ":0"} {
+		rt := local.New(local.Options{Addr: addr, StateDir: t.TempDir(), Prefix: testenv.Name(t, "rt"), Logger: slogDiscard()})
+		err := rt.Run(context.Background())
+		rt.Close()
+		if err == nil || !strings.Contains(err.Error(), "not a loopback address") {
+			t.Errorf("listen on %s: %v", addr, err)
+		}
+	}
+}
+
 // TestFunctionEnvIncludesAWSEnv: the one FunctionEnv call gives a function
 // everything it needs, the AWS part (endpoints, region, credentials)
 // included, with nothing taken from the process environment.
