@@ -5,9 +5,12 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
@@ -51,6 +54,18 @@ type verifiedToken struct {
 // verifiedMax bounds the cache; when full it is emptied (simple, and the
 // cost is one signature check per active token).
 const verifiedMax = 4096
+
+// OpenTokens loads the signing keys named by secretID
+// (JWT_SIGNING_SECRET_ID): "file:DIR", or a Secrets Manager id read through
+// a client built from cfg. Every function that issues or checks tokens
+// opens them this way.
+func OpenTokens(ctx context.Context, cfg aws.Config, secretID string, now func() time.Time) (*Tokens, error) {
+	var sm SecretsManager
+	if !strings.HasPrefix(secretID, "file:") {
+		sm = secretsmanager.NewFromConfig(cfg)
+	}
+	return NewTokens(ctx, secretID, sm, now)
+}
 
 // NewTokens loads the signing keys named by secretID ("file:DIR" or a
 // Secrets Manager id; sm may be nil for file:).

@@ -3,12 +3,8 @@ package auth
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
 	"github.com/pulsehub/pulsehub/shared/store"
@@ -50,18 +46,6 @@ type session struct {
 // as revoked.
 func NewVerifier(tok *Tokens, t *store.Table, cacheFor time.Duration) *Verifier {
 	return &Verifier{tokens: tok, table: t, cacheFor: cacheFor, sessions: map[string]session{}}
-}
-
-// OpenTokens loads the signing keys named by secretID
-// (JWT_SIGNING_SECRET_ID): "file:DIR", or a Secrets Manager id read through
-// a client built from cfg. Every function that issues or checks tokens
-// opens them this way.
-func OpenTokens(ctx context.Context, cfg aws.Config, secretID string, now func() time.Time) (*Tokens, error) {
-	var sm SecretsManager
-	if !strings.HasPrefix(secretID, "file:") {
-		sm = secretsmanager.NewFromConfig(cfg)
-	}
-	return NewTokens(ctx, secretID, sm, now)
 }
 
 // Verify returns the token's principal or an apperr.Unauthorized error.
