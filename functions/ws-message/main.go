@@ -3,7 +3,7 @@ package main
 
 import (
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
-	"github.com/pulsehub/pulsehub/shared/realtime"
+	"github.com/pulsehub/pulsehub/shared/realtime/wsmessage"
 )
 
-func main() { lambdafn.Run("ws-message", realtime.NewMessageFunction) }
+func main() { lambdafn.Run("ws-message", wsmessage.NewFunction) }

@@ -19,6 +19,7 @@ const (
 	CtxAlarmEmail    = "pulsehub:alarmEmail"    // optional e-mail subscribed to the alarm topic
 	CtxPublicURL     = "pulsehub:publicBaseUrl" // external URL of the HTTP API (custom domain); default: the API endpoint
 	CtxOpenAIBase    = "pulsehub:openaiBaseUrl" // default https://api.openai.com/v1
+	CtxOpenAIModel   = "pulsehub:openaiModel"   // the copilot's model; default gpt-4o-mini (catalog.DefaultOpenAIModel)
 	CtxLogLevel      = "pulsehub:logLevel"      // LOG_LEVEL of every function; default debug (dev) / info (prod)
 	CtxAPIGWAccount  = "pulsehub:apigwAccount"  // "false" when the account's API Gateway CloudWatch role is managed elsewhere
 	CtxHTTPRate      = "pulsehub:httpRateLimit" // HTTP API steady-state requests per second
@@ -35,6 +36,7 @@ type Settings struct {
 	AlarmEmail       string
 	PublicBaseURL    string
 	OpenAIBaseURL    string
+	OpenAIModel      string
 	LogLevel         string
 	ManageAPIGWRole  bool
 	HTTPRateLimit    float64
@@ -82,6 +84,7 @@ func ParseSettings(get func(key string) string) (Settings, error) {
 		AlarmEmail:      get(CtxAlarmEmail),
 		PublicBaseURL:   get(CtxPublicURL),
 		OpenAIBaseURL:   get(CtxOpenAIBase),
+		OpenAIModel:     get(CtxOpenAIModel),
 		LogLevel:        get(CtxLogLevel),
 		ManageAPIGWRole: get(CtxAPIGWAccount) != "false",
 		IncludePlanned:  get(CtxAllFunctions) == "true",
@@ -97,6 +100,9 @@ func ParseSettings(get func(key string) string) (Settings, error) {
 	}
 	if s.OpenAIBaseURL == "" {
 		s.OpenAIBaseURL = "https://api.openai.com/v1"
+	}
+	if s.OpenAIModel == "" {
+		s.OpenAIModel = catalog.DefaultOpenAIModel
 	}
 	if s.LogLevel == "" {
 		s.LogLevel = "info"

@@ -297,6 +297,8 @@ func (st *Stack) env(key string) (*string, error) {
 		return jsii.String(st.Settings.SecretsPrefix()), nil
 	case catalog.EnvOpenAIBase:
 		return jsii.String(st.Settings.OpenAIBaseURL), nil
+	case catalog.EnvOpenAIModel:
+		return jsii.String(st.Settings.OpenAIModel), nil
 	case catalog.EnvPublicURL:
 		if st.Settings.PublicBaseURL != "" {
 			return jsii.String(st.Settings.PublicBaseURL), nil

@@ -63,20 +63,25 @@ const MetricsNamespace = "PulseHub"
 // Environment keys shared by several functions. Function-specific keys are
 // listed in Function.Env.
 const (
-	EnvTable      = "TABLE_NAME"
-	EnvBus        = "EVENT_BUS_NAME"
-	EnvWSEndpoint = "WS_ENDPOINT" // API Gateway management endpoint for PostToConnection
-	EnvKMSKey     = "PII_KMS_KEY_ID"
-	EnvJWTSecret  = "JWT_SIGNING_SECRET_ID"
-	EnvSecrets    = "PROVIDER_SECRETS_PREFIX"
-	EnvLogLevel   = "LOG_LEVEL"
-	EnvOpenAIBase = "OPENAI_BASE_URL"
-	EnvPublicURL  = "PUBLIC_BASE_URL" // external URL of the HTTP API, for signed webhook URLs
+	EnvTable       = "TABLE_NAME"
+	EnvBus         = "EVENT_BUS_NAME"
+	EnvWSEndpoint  = "WS_ENDPOINT" // API Gateway management endpoint for PostToConnection
+	EnvKMSKey      = "PII_KMS_KEY_ID"
+	EnvJWTSecret   = "JWT_SIGNING_SECRET_ID"
+	EnvSecrets     = "PROVIDER_SECRETS_PREFIX"
+	EnvLogLevel    = "LOG_LEVEL"
+	EnvOpenAIBase  = "OPENAI_BASE_URL" // OpenAI-compatible endpoint of the copilot's model
+	EnvOpenAIModel = "OPENAI_MODEL"    // the model the copilot asks
+	EnvPublicURL   = "PUBLIC_BASE_URL" // external URL of the HTTP API, for signed webhook URLs
 	// EnvCursorSecret signs pagination cursors. Every function gets it: any
 	// function may open the store, and a guessable value would let a caller
 	// forge cursors, so it comes from a generated secret, never a default.
 	EnvCursorSecret = "CURSOR_SECRET"
 )
+
+// DefaultOpenAIModel is the copilot's model when OPENAI_MODEL is unset, and
+// the deployments' default.
+const DefaultOpenAIModel = "gpt-4o-mini"
 
 // Access says what a function may do with a resource.
 type Access string

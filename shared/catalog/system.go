@@ -56,7 +56,8 @@ func System() Catalog {
 				Name:        "api",
 				Description: "HTTP API: auth, customers, segments, campaigns, reports, integrations, GDPR",
 				MemoryMB:    512, Timeout: 29 * time.Second,
-				Env:    env(EnvKMSKey, EnvJWTSecret, EnvBus, EnvSecrets),
+				// The OpenAI settings serve POST /v1/content/suggest.
+				Env:    env(EnvKMSKey, EnvJWTSecret, EnvBus, EnvSecrets, EnvOpenAIBase, EnvOpenAIModel),
 				HTTP:   []Route{{"ANY", "/v1/{proxy+}"}},
 				Grants: []Grant{table, pii, bus, {Kind: KindSecret, Name: "jwt", Access: Read}, {Kind: KindSecret, Name: "providers", Access: ReadWrite}},
 			},
@@ -117,10 +118,10 @@ func System() Catalog {
 				Name:        "chat",
 				Description: "AI copilot turn: LLM with tools over the merchant's data, streamed to the WebSocket",
 				MemoryMB:    512, Timeout: 60 * time.Second,
-				Env:     env(EnvWSEndpoint, EnvOpenAIBase, EnvSecrets, Queue{Name: QueueChat}.DLQEnvKey()),
-				Queue:   &QueueTrigger{Queue: QueueChat, BatchSize: 1, MaxConcurrency: 10},
-				Grants:  []Grant{table, ws, consume(QueueChat), {Kind: KindSecret, Name: "providers", Access: Read}},
-				Planned: true,
+				// KMS: the tools open customer names (sealed) to answer "who".
+				Env:    env(EnvWSEndpoint, EnvOpenAIBase, EnvOpenAIModel, EnvSecrets, EnvKMSKey, Queue{Name: QueueChat}.DLQEnvKey()),
+				Queue:  &QueueTrigger{Queue: QueueChat, BatchSize: 1, MaxConcurrency: 10},
+				Grants: []Grant{table, ws, consume(QueueChat), {Kind: KindSecret, Name: "providers", Access: Read}, {Kind: KindKMS, Access: Decrypt}},
 			},
 			{
 				Name:        "sync",

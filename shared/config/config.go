@@ -30,11 +30,16 @@ type Config struct {
 	SecretsPrefix string // Secrets Manager prefix for provider credentials
 	PublicBaseURL string
 	OpenAIBaseURL string
-	LogLevel      slog.Level
-	LogFormat     string            // "json" (Lambda) or "text" (local terminal)
-	CursorSecret  []byte            // signs pagination cursors; a generated secret per deployment
-	ProviderURLs  map[string]string // provider name → base URL override (sandbox, tests)
-	required      []string
+	OpenAIModel   string // OPENAI_MODEL; catalog.DefaultOpenAIModel when unset
+	// OpenAIKey is OPENAI_API_KEY when the environment sets it (local
+	// runs); in AWS the key is the platform provider secret, read by the
+	// functions that call the model. Empty: the copilot runs offline.
+	OpenAIKey    string
+	LogLevel     slog.Level
+	LogFormat    string            // "json" (Lambda) or "text" (local terminal)
+	CursorSecret []byte            // signs pagination cursors; a generated secret per deployment
+	ProviderURLs map[string]string // provider name → base URL override (sandbox, tests)
+	required     []string
 }
 
 // Load reads the configuration for fn from the process environment.
@@ -51,6 +56,10 @@ const (
 	// EnvCursorSecret is catalog.EnvCursorSecret, kept here for callers that
 	// build an environment from config's keys.
 	EnvCursorSecret = catalog.EnvCursorSecret
+	// EnvOpenAIKey is an optional override of the OpenAI key (the platform
+	// secret in AWS), never listed in the catalog: deployed functions do not
+	// carry the key in their configuration.
+	EnvOpenAIKey = "OPENAI_API_KEY"
 )
 
 // LoadFrom is Load with an injectable lookup, for tests and the local runtime.
@@ -66,6 +75,8 @@ func LoadFrom(lookup func(string) (string, bool), fn catalog.Function) (Config, 
 		SecretsPrefix: get(catalog.EnvSecrets),
 		PublicBaseURL: strings.TrimRight(get(catalog.EnvPublicURL), "/"),
 		OpenAIBaseURL: get(catalog.EnvOpenAIBase),
+		OpenAIModel:   get(catalog.EnvOpenAIModel),
+		OpenAIKey:     get(EnvOpenAIKey),
 		LogFormat:     get(EnvLogFormat),
 		CursorSecret:  []byte(get(EnvCursorSecret)),
 		QueueURLs:     map[string]string{},
@@ -101,6 +112,9 @@ func LoadFrom(lookup func(string) (string, bool), fn catalog.Function) (Config, 
 func (c *Config) setDefaults() {
 	if c.LogFormat == "" {
 		c.LogFormat = "json"
+	}
+	if c.OpenAIModel == "" {
+		c.OpenAIModel = catalog.DefaultOpenAIModel
 	}
 }
 
@@ -144,6 +158,8 @@ func (c Config) value(key string) string {
 		return c.PublicBaseURL
 	case catalog.EnvOpenAIBase:
 		return c.OpenAIBaseURL
+	case catalog.EnvOpenAIModel:
+		return c.OpenAIModel
 	case catalog.EnvLogLevel:
 		return c.LogLevel.String() // always has a default
 	case catalog.EnvCursorSecret:

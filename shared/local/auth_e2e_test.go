@@ -23,6 +23,7 @@ import (
 	"github.com/pulsehub/pulsehub/shared/ratelimit"
 	"github.com/pulsehub/pulsehub/shared/realtime"
 	"github.com/pulsehub/pulsehub/shared/realtime/wsconnect"
+	"github.com/pulsehub/pulsehub/shared/realtime/wsmessage"
 	"github.com/pulsehub/pulsehub/shared/testenv"
 )
 
@@ -35,7 +36,7 @@ func authRuntime(t testing.TB, apiFn lambdafn.Constructor) *local.Runtime {
 		Addr: "127.0.0.1:0", StateDir: t.TempDir(), Prefix: testenv.Name(t, "auth"), Catalog: c,
 		Functions: map[string]lambdafn.Constructor{
 			"api": apiFn, "ws-connect": wsconnect.NewFunction,
-			"ws-disconnect": realtime.NewDisconnectFunction, "ws-message": realtime.NewMessageFunction,
+			"ws-disconnect": realtime.NewDisconnectFunction, "ws-message": wsmessage.NewFunction,
 		},
 		ReuseEndpoints: true, NoSchedules: true, FunctionLogs: io.Discard, Logger: slogDiscard(),
 	})

@@ -4,6 +4,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/pulsehub/pulsehub/shared/catalog"
+	"github.com/pulsehub/pulsehub/shared/chat"
 	"github.com/pulsehub/pulsehub/shared/ingest"
 )
 
@@ -62,11 +64,21 @@ func TestSampleEventsRoundTrip(t *testing.T) {
 			if !reflect.DeepEqual(want, got) {
 				t.Fatalf("round trip lost data; re-encoded:\n%s", out)
 			}
-			// Queue samples carry what the ingest queue carries: each body
-			// is a current envelope, and its MD5 is the one SQS reports.
+			// Queue samples carry what their queue carries: each body is a
+			// current ingest envelope or chat job, and its MD5 is the one
+			// SQS reports.
 			if ev, ok := v.(*events.SQSEvent); ok {
 				for _, r := range ev.Records {
-					if _, err := ingest.Decode([]byte(r.Body)); err != nil {
+					var err error
+					switch {
+					case strings.HasSuffix(r.EventSourceARN, "-"+catalog.QueueIngest):
+						_, err = ingest.Decode([]byte(r.Body))
+					case strings.HasSuffix(r.EventSourceARN, "-"+catalog.QueueChat):
+						_, err = chat.DecodeJob([]byte(r.Body))
+					default:
+						err = fmt.Errorf("eventSourceARN %s names no queue with a decoder here", r.EventSourceARN)
+					}
+					if err != nil {
 						t.Errorf("record %s: %v", r.MessageId, err)
 					}
 					if sum := md5.Sum([]byte(r.Body)); hex.EncodeToString(sum[:]) != r.Md5OfBody {

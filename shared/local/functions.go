@@ -3,9 +3,11 @@ package local
 import (
 	"github.com/pulsehub/pulsehub/shared/api"
 	"github.com/pulsehub/pulsehub/shared/ingestfn"
+	"github.com/pulsehub/pulsehub/shared/chatfn"
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
 	"github.com/pulsehub/pulsehub/shared/realtime"
 	"github.com/pulsehub/pulsehub/shared/realtime/wsconnect"
+	"github.com/pulsehub/pulsehub/shared/realtime/wsmessage"
 	"github.com/pulsehub/pulsehub/shared/syncfn"
 	"github.com/pulsehub/pulsehub/shared/webhook"
 )
@@ -18,7 +20,8 @@ func Functions() map[string]lambdafn.Constructor {
 		"api":           api.NewFunction,
 		"ws-connect":    wsconnect.NewFunction,
 		"ws-disconnect": realtime.NewDisconnectFunction,
-		"ws-message":    realtime.NewMessageFunction,
+		"ws-message":    wsmessage.NewFunction,
+		"chat":          chatfn.NewFunction,
 		"sync":          syncfn.NewFunction,
 		"webhooks":      webhook.NewFunction,
 		"ingest":        ingestfn.NewFunction,

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -145,6 +146,13 @@ func (r *Runtime) Run(ctx context.Context) error {
 	r.sandbox = sb
 	for _, p := range r.opts.Providers {
 		if err := sb.Register(p); err != nil {
+			return err
+		}
+	}
+	// The model sandbox is always there: the copilot's model path works
+	// with OPENAI_API_KEY set to anything and no real model.
+	if !slices.Contains(sb.Names(), "openai") {
+		if err := sb.Register(sandbox.NewOpenAI(nil)); err != nil {
 			return err
 		}
 	}
@@ -289,7 +297,7 @@ func FunctionEnv(res Resources, cat catalog.Catalog, baseURL, stateDir string, s
 		catalog.EnvWSEndpoint:  baseURL + "/ws",
 		catalog.EnvKMSKey:      keys,
 		catalog.EnvJWTSecret:   keys,
-		catalog.EnvSecrets:     "pulsehub/local",
+		catalog.EnvSecrets:     "file:" + filepath.Join(stateDir, "secrets"),
 		catalog.EnvPublicURL:   baseURL,
 		catalog.EnvOpenAIBase:  baseURL + "/sandbox/openai/v1",
 		config.EnvLogFormat:    "text",
@@ -301,6 +309,12 @@ func FunctionEnv(res Resources, cat catalog.Catalog, baseURL, stateDir string, s
 	}
 	for _, p := range []string{"shopify", "meta", "gtm", "sendgrid", "twilio", "fcm", "whatsapp", "openai"} {
 		env["PROVIDER_URL_"+strings.ToUpper(p)] = baseURL + "/sandbox/" + p
+	}
+	// A developer's own OpenAI-compatible server (Ollama, vLLM, OpenAI
+	// itself) replaces the model sandbox.
+	if u, ok := os.LookupEnv(catalog.EnvOpenAIBase); ok && u != "" {
+		env[catalog.EnvOpenAIBase] = u
+		delete(env, "PROVIDER_URL_OPENAI")
 	}
 	maps.Copy(env, awsEnv)
 	return env

@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
-	"github.com/pulsehub/pulsehub/shared/lambdafn"
 	"github.com/pulsehub/pulsehub/shared/logging"
 	"github.com/pulsehub/pulsehub/shared/wsapi"
 )
@@ -32,36 +31,40 @@ type Request struct {
 	Action       string
 	RequestID    string          // echoed in replies when set
 	Body         json.RawMessage // the whole message, for action-specific fields
+	conns        Connections
 }
 
-// action handles one client action and returns the reply to send (nil for
+// Principal is who opened the connection, read from its record: the
+// tenant, user and role of the access token it was opened with (empty for
+// an anonymous connection). A record that is gone is Unauthorized.
+func (r Request) Principal(ctx context.Context) (Principal, error) {
+	c, err := r.conns.Get(ctx, r.ConnectionID)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return Principal{}, apperr.E(apperr.Unauthorized, "this connection is no longer registered: reconnect with a fresh access token")
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("realtime: connection %s: %w", r.ConnectionID, err)
+	}
+	return Principal{TenantID: c.TenantID, UserID: c.UserID, Role: c.Role}, nil
+}
+
+// Action handles one client action and returns the reply to send (nil for
 // none). A classified error becomes an {"type":"error"} reply.
-type action func(ctx context.Context, req Request) (any, error)
+type Action func(ctx context.Context, req Request) (any, error)
 
 // MessageHandler handles every message route ($default).
 type MessageHandler struct {
 	conns   Connections
 	send    Sender
 	log     *slog.Logger
-	actions map[string]action
+	actions map[string]Action
 }
 
-// NewMessageFunction builds the ws-message handler.
-func NewMessageFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
-	client, err := wsapi.NewClient(d.AWS, d.Config.WSEndpoint)
-	if err != nil {
-		return nil, fmt.Errorf("ws-message: %w", err)
-	}
-	return NewMessageHandler(ConnectionStore(d), client, d.Logger).Handle, nil
-}
-
-// NewMessageHandler returns the message handler.
-func NewMessageHandler(conns Connections, send Sender, log *slog.Logger) *MessageHandler {
-	h := &MessageHandler{conns: conns, send: send, log: log}
-	// One entry per client action.
-	h.actions = map[string]action{
-		"ping": h.ping,
-	}
+// NewMessageHandler returns the message handler with ping and the given
+// actions (name → action), e.g. the copilot's chat.send.
+func NewMessageHandler(conns Connections, send Sender, log *slog.Logger, actions map[string]Action) *MessageHandler {
+	h := &MessageHandler{conns: conns, send: send, log: log, actions: map[string]Action{"ping": ping}}
+	maps.Copy(h.actions, actions)
 	return h
 }
 
@@ -71,7 +74,7 @@ type pong struct {
 	RequestID string `json:"requestId,omitempty"`
 }
 
-func (h *MessageHandler) ping(_ context.Context, req Request) (any, error) {
+func ping(_ context.Context, req Request) (any, error) {
 	return pong{Type: "pong", RequestID: req.RequestID}, nil
 }
 
@@ -92,7 +95,7 @@ func (h *MessageHandler) Handle(ctx context.Context, ev events.APIGatewayWebsock
 		return ok, apperr.E(apperr.Invalid, "message event without a connectionId")
 	}
 	req, err := parseRequest(ev.Body, ev.IsBase64Encoded)
-	req.ConnectionID = rc.ConnectionID
+	req.ConnectionID, req.conns = rc.ConnectionID, h.conns
 	var reply any
 	if err == nil {
 		act, known := h.actions[req.Action]

@@ -225,7 +225,7 @@ func TestRealtimeThroughTheGateway(t *testing.T) {
 
 	e := newEnv(t, srv.URL+"/ws")
 	for name, build := range map[string]lambdafn.Constructor{
-		"ws-connect": anyTokenConnect, "ws-disconnect": realtime.NewDisconnectFunction, "ws-message": realtime.NewMessageFunction,
+		"ws-connect": anyTokenConnect, "ws-disconnect": realtime.NewDisconnectFunction, "ws-message": pingOnly,
 	} {
 		h, err := build(ctx, e.deps)
 		if err != nil {
@@ -295,6 +295,16 @@ func TestRealtimeThroughTheGateway(t *testing.T) {
 	}
 }
 
+// pingOnly is ws-message with realtime's own action table (ping); the
+// copilot's actions are tested in shared/chat and end to end.
+func pingOnly(_ context.Context, d lambdafn.Deps) (any, error) {
+	client, err := wsapi.NewClient(d.AWS, d.Config.WSEndpoint)
+	if err != nil {
+		return nil, err
+	}
+	return realtime.NewMessageHandler(newConnStore(d), client, d.Logger, nil).Handle, nil
+}
+
 type recordingSender struct {
 	sent []any
 	err  error
@@ -312,7 +322,7 @@ func TestMessageToGoneConnectionDropsRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	sender := &recordingSender{err: fmt.Errorf("wsapi.Send: %w", wsapi.ErrGone)}
-	h := realtime.NewMessageHandler(e.conns, sender, e.deps.Logger)
+	h := realtime.NewMessageHandler(e.conns, sender, e.deps.Logger, nil)
 	out, err := lambda.NewHandler(h.Handle).Invoke(ctx, sample(t, "message-ping.json"))
 	if err != nil {
 		t.Fatal(err)

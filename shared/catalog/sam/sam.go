@@ -41,6 +41,7 @@ func Generate(c catalog.Catalog) ([]byte, error) {
 			"PublicBaseUrl", mapping("Type", "String", "Default", "",
 				"Description", "External URL of the HTTP API (custom domain); empty uses the API's own URL."),
 			"OpenAIBaseUrl", mapping("Type", "String", "Default", "https://api.openai.com/v1"),
+			"OpenAIModel", mapping("Type", "String", "Default", catalog.DefaultOpenAIModel),
 			"HttpRateLimit", mapping("Type", "Number", "Default", 50, "Description", "HTTP API requests per second (steady state)."),
 			"HttpBurstLimit", mapping("Type", "Number", "Default", 100),
 			"AlarmEmail", mapping("Type", "String", "Default", "", "Description", "Optional e-mail for the alarm topic."),
@@ -260,6 +261,8 @@ func (g *gen) env(key string) (any, error) {
 		return sub("pulsehub/${Env}/providers/"), nil
 	case catalog.EnvOpenAIBase:
 		return ref("OpenAIBaseUrl"), nil
+	case catalog.EnvOpenAIModel:
+		return ref("OpenAIModel"), nil
 	case catalog.EnvPublicURL:
 		return tagged("!If", seq("HasPublicBaseUrl", ref("PublicBaseUrl"),
 			sub("https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"))), nil

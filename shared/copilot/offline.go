@@ -1,0 +1,270 @@
+package copilot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/pulsehub/pulsehub/shared/apperr"
+)
+
+// Offline is the deterministic engine: it recognises the common questions
+// by their words, calls the same tools as the model through the registry
+// (so the caller's tenant and role apply alike), and writes the answer
+// from the numbers they return. What it does not recognise it says so,
+// with examples of what it can answer.
+type Offline struct {
+	tools *Registry
+	now   func() time.Time
+}
+
+// NewOffline returns the offline engine over the registry.
+func NewOffline(tools *Registry, now func() time.Time) *Offline {
+	if now == nil {
+		now = time.Now
+	}
+	return &Offline{tools: tools, now: now}
+}
+
+// intent is one kind of question the offline engine answers.
+type intent struct {
+	name   string
+	match  *regexp.Regexp
+	answer func(o *Offline, ctx context.Context, q Question) (string, error)
+}
+
+// The order matters: the first match answers ("revenue of my top
+// customers" is about customers).
+var intents = []intent{
+	{"at-risk", regexp.MustCompile(`\b(at[- ]risk|churn\w*|lapsed|slipping|win[- ]?back|losing|about to leave|inactive)\b`), (*Offline).atRisk},
+	{"top-customers", regexp.MustCompile(`\b(top|best|biggest|most valuable|vip|loyal\w*|largest)\b.*\b(customers?|buyers?|shoppers?|spenders?|clients?)\b|\bwho (spent|buys|bought|orders?) (the )?most\b`), (*Offline).topCustomers},
+	{"channel-time", regexp.MustCompile(`\b(best|which|what|right|ideal|optimal)\b.*\b(channel|time|hour)\b|\bwhen (should|to|do) (i|we)?\s*(send|email|text|message)\b`), (*Offline).engagement},
+	{"overview", regexp.MustCompile(`\b(revenue|sales|sold|sell|turnover|income|earn\w*|made|make|orders?|aov|average order|basket|how (much|many)|performance|doing)\b`), (*Offline).overview},
+}
+
+// canAnswer lists examples of what the offline engine answers.
+const canAnswer = `I can answer these without the AI model:
+- "What was my revenue in the last 30 days?" (also "this month", "in March", "yesterday")
+- "How many orders and what average order value this week?"
+- "Who are my top 10 customers?"
+- "Which customers are at risk of churning?"
+- "What is the best channel and time to send?"`
+
+// Answer answers q from the tools.
+func (o *Offline) Answer(ctx context.Context, q Question, emit Emit) (Answer, error) {
+	text := strings.ToLower(q.Text)
+	var out string
+	var err error
+	matched := false
+	for _, in := range intents {
+		if in.match.MatchString(text) {
+			matched = true
+			out, err = in.answer(o, ctx, q)
+			break
+		}
+	}
+	switch k := apperr.KindOf(err); {
+	case err == nil && !matched:
+		out = "I can't answer that offline.\n\n" + canAnswer
+	case err == nil:
+	case k == apperr.Forbidden:
+		out = "Your role (" + string(q.Caller.Role) + ") may not see that: " + apperr.Message(err) + "."
+	case k == apperr.NotFound:
+		out = "I can't answer that yet: the data it needs is not available in this workspace.\n\n" + canAnswer
+	default:
+		return Answer{}, err
+	}
+	// Stream it in words, as a model would.
+	for _, piece := range splitKeep(out) {
+		emit(piece)
+	}
+	return Answer{Text: out, Engine: EngineOffline}, nil
+}
+
+// call runs a tool through the registry with typed arguments.
+func (o *Offline) call(ctx context.Context, q Question, name string, args any) (any, error) {
+	b, err := json.Marshal(args)
+	if err != nil {
+		return nil, fmt.Errorf("copilot offline: %s arguments: %w", name, err)
+	}
+	r, err := o.tools.Call(ctx, q.Caller, name, b, AsksForDraft(q.Text))
+	return r.Value, err
+}
+
+func (o *Offline) overview(ctx context.Context, q Question) (string, error) {
+	p, ok := ParsePeriod(q.Text, o.now())
+	if !ok {
+		p = Last30Days(o.now())
+	}
+	v, err := o.call(ctx, q, ToolOverview, OverviewInput{From: p.From.Format(Day), To: p.LastDay().Format(Day)})
+	if err != nil {
+		return "", err
+	}
+	ov := v.(Overview)
+	var b strings.Builder
+	fmt.Fprintf(&b, "Revenue for %s (%s): %s from %s orders", p.Label, p, Money(ov.Revenue, ov.Currency), groupDigits(int64(ov.Orders)))
+	if ov.Orders > 0 {
+		fmt.Fprintf(&b, ", an average order value of %s, from %s customers", Money(ov.AverageOrderValue, ov.Currency), groupDigits(int64(ov.Customers)))
+	}
+	b.WriteString(".")
+	prev := ov.Previous
+	fmt.Fprintf(&b, "\nThe %d days before: %s from %s orders", int(p.To.Sub(p.From).Hours()/24), Money(prev.Revenue, ov.Currency), groupDigits(int64(prev.Orders)))
+	if prev.Revenue > 0 {
+		change := (ov.Revenue - prev.Revenue) / prev.Revenue * 100
+		dir := "up"
+		if change < 0 {
+			dir = "down"
+		}
+		fmt.Fprintf(&b, ", so revenue is %s %.1f%%", dir, math.Abs(change))
+	}
+	b.WriteString(".")
+	return b.String(), nil
+}
+
+var (
+	reNumber   = regexp.MustCompile(`\b(\d{1,2})\b`)
+	reByOrders = regexp.MustCompile(`\b(orders|often|frequent\w*|times)\b`)
+)
+
+func (o *Offline) topCustomers(ctx context.Context, q Question) (string, error) {
+	in := TopInput{Limit: 10}
+	if m := reNumber.FindStringSubmatch(q.Text); m != nil {
+		fmt.Sscan(m[1], &in.Limit)
+		in.Limit = max(1, min(in.Limit, 25))
+	}
+	if reByOrders.MatchString(strings.ToLower(q.Text)) {
+		in.By = "orders"
+	}
+	v, err := o.call(ctx, q, ToolTopCustomers, in)
+	if err != nil {
+		return "", err
+	}
+	top := v.(TopCustomers)
+	if len(top.Customers) == 0 {
+		return "No customer has ordered yet, so there are no top customers to show.", nil
+	}
+	var b strings.Builder
+	by := "total spent"
+	if top.By == "orders" {
+		by = "number of orders"
+	}
+	fmt.Fprintf(&b, "Your top %d customers by %s:\n", len(top.Customers), by)
+	for i, c := range top.Customers {
+		fmt.Fprintf(&b, "%d. %s — %s over %s orders", i+1, c.Name.Clean(), Money(c.TotalSpent, c.Currency), groupDigits(int64(c.OrdersCount)))
+		if c.LastOrderAt != "" {
+			fmt.Fprintf(&b, ", last on %s", c.LastOrderAt[:min(10, len(c.LastOrderAt))])
+		}
+		b.WriteString("\n")
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+func (o *Offline) atRisk(ctx context.Context, q Question) (string, error) {
+	v, err := o.call(ctx, q, ToolAtRisk, LimitInput{Limit: 5})
+	if err != nil {
+		return "", err
+	}
+	r := v.(AtRisk)
+	if r.Count == 0 {
+		return "No customers are at risk right now (" + r.Rule + ").", nil
+	}
+	var b strings.Builder
+	currency := ""
+	if len(r.Customers) > 0 {
+		currency = r.Customers[0].Currency
+	}
+	fmt.Fprintf(&b, "%s customers are at risk of churning (%s). Together they have spent %s.\nThose who spent most:\n",
+		groupDigits(int64(r.Count)), r.Rule, Money(r.TotalSpent, currency))
+	for i, c := range r.Customers {
+		fmt.Fprintf(&b, "%d. %s — %s over %d orders, last on %s\n", i+1, c.Name.Clean(), Money(c.TotalSpent, c.Currency), c.OrdersCount, c.LastOrderAt[:min(10, len(c.LastOrderAt))])
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+func (o *Offline) engagement(ctx context.Context, q Question) (string, error) {
+	v, err := o.call(ctx, q, ToolEngagement, struct{}{})
+	if err != nil {
+		return "", err
+	}
+	e := v.(Engagement)
+	if e.Customers == 0 {
+		return "There is no customer activity recorded yet, so I can't say which channel or time works best.", nil
+	}
+	var b strings.Builder
+	if e.BestChannel != "" {
+		fmt.Fprintf(&b, "Best channel: %s — %s of the customers who engaged with a message last did so by %s.",
+			e.BestChannel, groupDigits(int64(e.Channels[e.BestChannel])), e.BestChannel)
+	} else {
+		b.WriteString("No customer has engaged with a message yet, so no channel stands out.")
+	}
+	fmt.Fprintf(&b, "\nBest time: %02d:00–%02d:00 UTC, when %.0f%% of customer activity happens.", e.BestHourUTC, (e.BestHourUTC+1)%24, e.HourShare*100)
+	return b.String(), nil
+}
+
+// reDraft finds a request for a draft in the user's own words.
+var reDraft = regexp.MustCompile(`\b(draft|create|make|build|set up|setup|prepare|write|compose|plan|start)\b.*\b(campaign|segment|audience|email|sms|text|message|copy|push|whatsapp|subject)`)
+
+// AsksForDraft reports whether the user's message asks for something to
+// be drafted. Tools that create drafts run only in such a turn: text in
+// tool results (customer names, order data) can never start one.
+func AsksForDraft(userText string) bool { return reDraft.MatchString(strings.ToLower(userText)) }
+
+// Money formats an amount: "$1,234.50" for USD, "1,234.50 EUR" otherwise.
+func Money(v float64, currency string) string {
+	neg := v < 0
+	v = math.Abs(v)
+	units := int64(v)
+	frac := int64(math.Round((v - float64(units)) * 100))
+	if frac == 100 {
+		units, frac = units+1, 0
+	}
+	s := fmt.Sprintf("%s.%02d", groupDigits(units), frac)
+	switch currency {
+	case "", "USD":
+		s = "$" + s
+	default:
+		s += " " + currency
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
+// groupDigits writes n with thousands separators.
+func groupDigits(n int64) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// splitKeep splits text into words, keeping the spaces with them.
+func splitKeep(s string) []string {
+	var out []string
+	start := 0
+	for i, r := range s {
+		if r == ' ' || r == '\n' {
+			out = append(out, s[start:i+1])
+			start = i + 1
+		}
+	}
+	if start < len(s) {
+		out = append(out, s[start:])
+	}
+	return out
+}
