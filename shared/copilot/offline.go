@@ -106,20 +106,15 @@ func (o *Offline) overview(ctx context.Context, q Question) (string, error) {
 	}
 	ov := v.(Overview)
 	var b strings.Builder
-	fmt.Fprintf(&b, "Revenue for %s (%s): %s from %s orders", p.Label, p, Money(ov.Revenue, ov.Currency), groupDigits(int64(ov.Orders)))
+	fmt.Fprintf(&b, "Revenue for %s (%s): %s from %s", p.Label, p, Money(ov.Revenue, ov.Currency), count(ov.Orders, "order"))
 	if ov.Orders > 0 {
-		fmt.Fprintf(&b, ", an average order value of %s, from %s customers", Money(ov.AverageOrderValue, ov.Currency), groupDigits(int64(ov.Customers)))
+		fmt.Fprintf(&b, ", an average order value of %s, from %s", Money(ov.AverageOrderValue, ov.Currency), count(ov.Customers, "customer"))
 	}
 	b.WriteString(".")
 	prev := ov.Previous
-	fmt.Fprintf(&b, "\nThe %d days before: %s from %s orders", int(p.To.Sub(p.From).Hours()/24), Money(prev.Revenue, ov.Currency), groupDigits(int64(prev.Orders)))
+	fmt.Fprintf(&b, "\nThe %s before: %s from %s", count(int(p.To.Sub(p.From).Hours()/24), "day"), Money(prev.Revenue, ov.Currency), count(prev.Orders, "order"))
 	if prev.Revenue > 0 {
-		change := (ov.Revenue - prev.Revenue) / prev.Revenue * 100
-		dir := "up"
-		if change < 0 {
-			dir = "down"
-		}
-		fmt.Fprintf(&b, ", so revenue is %s %.1f%%", dir, math.Abs(change))
+		fmt.Fprintf(&b, ", so revenue is %s", change(ov.Revenue, prev.Revenue))
 	}
 	b.WriteString(".")
 	return b.String(), nil
@@ -154,7 +149,7 @@ func (o *Offline) topCustomers(ctx context.Context, q Question) (string, error) 
 	}
 	fmt.Fprintf(&b, "Your top %d customers by %s:\n", len(top.Customers), by)
 	for i, c := range top.Customers {
-		fmt.Fprintf(&b, "%d. %s — %s over %s orders", i+1, c.Name.Clean(), Money(c.TotalSpent, c.Currency), groupDigits(int64(c.OrdersCount)))
+		fmt.Fprintf(&b, "%d. %s — %s over %s", i+1, c.Name.Clean(), Money(c.TotalSpent, c.Currency), count(c.OrdersCount, "order"))
 		if c.LastOrderAt != "" {
 			fmt.Fprintf(&b, ", last on %s", c.LastOrderAt[:min(10, len(c.LastOrderAt))])
 		}
@@ -177,10 +172,10 @@ func (o *Offline) atRisk(ctx context.Context, q Question) (string, error) {
 	if len(r.Customers) > 0 {
 		currency = r.Customers[0].Currency
 	}
-	fmt.Fprintf(&b, "%s customers are at risk of churning (%s). Together they have spent %s.\nThose who spent most:\n",
-		groupDigits(int64(r.Count)), r.Rule, Money(r.TotalSpent, currency))
+	fmt.Fprintf(&b, "%s at risk of churning (%s). Together they have spent %s.\nThose who spent most:\n",
+		count(r.Count, "customer is", "customers are"), r.Rule, Money(r.TotalSpent, currency))
 	for i, c := range r.Customers {
-		fmt.Fprintf(&b, "%d. %s — %s over %d orders, last on %s\n", i+1, c.Name.Clean(), Money(c.TotalSpent, c.Currency), c.OrdersCount, c.LastOrderAt[:min(10, len(c.LastOrderAt))])
+		fmt.Fprintf(&b, "%d. %s — %s over %s, last on %s\n", i+1, c.Name.Clean(), Money(c.TotalSpent, c.Currency), count(c.OrdersCount, "order"), c.LastOrderAt[:min(10, len(c.LastOrderAt))])
 	}
 	return strings.TrimSuffix(b.String(), "\n"), nil
 }
@@ -196,8 +191,8 @@ func (o *Offline) engagement(ctx context.Context, q Question) (string, error) {
 	}
 	var b strings.Builder
 	if e.BestChannel != "" {
-		fmt.Fprintf(&b, "Best channel: %s — %s of the customers who engaged with a message last did so by %s.",
-			e.BestChannel, groupDigits(int64(e.Channels[e.BestChannel])), e.BestChannel)
+		fmt.Fprintf(&b, "Best channel: %s — %s engaged with a message last by %s.",
+			e.BestChannel, count(e.Channels[e.BestChannel], "customer"), e.BestChannel)
 	} else {
 		b.WriteString("No customer has engaged with a message yet, so no channel stands out.")
 	}
@@ -233,6 +228,31 @@ func Money(v float64, currency string) string {
 		s = "-" + s
 	}
 	return s
+}
+
+// change is "up 50.8%" or "down 3.0%": the change from prev to cur, to a
+// tenth of a percent, computed in whole cents so halves round up exactly.
+func change(cur, prev float64) string {
+	c, p := int64(math.Round(cur*100)), int64(math.Round(prev*100))
+	dir, d := "up", c-p
+	if d < 0 {
+		dir, d = "down", -d
+	}
+	tenths := (2*d*1000 + p) / (2 * p) // round(d*1000/p), half up
+	return fmt.Sprintf("%s %d.%d%%", dir, tenths/10, tenths%10)
+}
+
+// count writes "1 order", "2 orders": the noun, its plural with an "s" or
+// the given plural form.
+func count(n int, noun string, plural ...string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	p := noun + "s"
+	if len(plural) > 0 {
+		p = plural[0]
+	}
+	return groupDigits(int64(n)) + " " + p
 }
 
 // groupDigits writes n with thousands separators.

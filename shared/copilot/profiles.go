@@ -174,8 +174,8 @@ func (p *Profiles) Engagement(ctx context.Context, tenant string) (Engagement, e
 }
 
 // Sales adds up the orders placed in [from, to), per customer partition
-// (the customers whose last order is not before from). Refunded amounts
-// are taken off; cancelled orders do not count.
+// (the customers whose last order is not before from), counted as the
+// profile counts them: net of refunds, cancelled orders left out.
 func (p *Profiles) Sales(ctx context.Context, tenant string, from, to time.Time) (Figures, error) {
 	var ids []string
 	currency := ""
@@ -212,10 +212,10 @@ func (p *Profiles) Sales(ctx context.Context, tenant string, from, to time.Time)
 			defer mu.Unlock()
 			counted := false
 			for _, o := range orders {
-				if o.CancelledAt != "" {
+				if !o.Counted { // cancelled: as in the profile's totals
 					continue
 				}
-				revenue += o.TotalCents - o.RefundedCents
+				revenue += o.CountedCents
 				f.Orders++
 				counted = true
 			}
