@@ -53,6 +53,9 @@ type Conversation struct {
 
 // Message is one message of a conversation.
 type Message struct {
+	// TurnID is the turn the message belongs to: the question and its
+	// answer share it (the answer's messageId).
+	TurnID string    `json:"-"`
 	Role   string    `json:"role"` // user | assistant
 	Text   string    `json:"text"`
 	At     time.Time `json:"at"`
@@ -86,6 +89,12 @@ type msgItem struct {
 
 func convSK(id string) string    { return "CONV#" + id }
 func msgPrefix(id string) string { return "CONV#" + id + "#MSG#" }
+
+// msgSK orders a conversation's messages by time; the turn id and q|r
+// (question, reply) keep two messages of one millisecond apart.
+func msgSK(id string, at time.Time, turnID, qa string) string {
+	return msgPrefix(id) + stamp(at) + "#" + turnID + "#" + qa
+}
 
 // stamp is a sortable UTC time with milliseconds.
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
@@ -131,7 +140,7 @@ func (s *Store) StartTurn(ctx context.Context, o Owner, conversationID, text str
 	if conversationID == "" {
 		tr.ConversationID, tr.Title = NewID("cv_"), Title(text)
 	}
-	msg := msgItem{PK: o.pk(), SK: msgPrefix(tr.ConversationID) + stamp(now), MessageID: tr.MessageID, Role: "user", Text: text, At: stamp(now), TTL: store.TTL(now.Add(Retention))}
+	msg := msgItem{PK: o.pk(), SK: msgSK(tr.ConversationID, now, tr.MessageID, "q"), MessageID: tr.MessageID, Role: "user", Text: text, At: stamp(now), TTL: store.TTL(now.Add(Retention))}
 	if conversationID == "" {
 		conv := convItem{
 			PK: o.pk(), SK: convSK(tr.ConversationID), GSI1PK: o.listPK(), GSI1SK: stamp(now) + "#" + tr.ConversationID,
@@ -189,7 +198,7 @@ func (s *Store) FinishTurn(ctx context.Context, o Owner, tr Turn, answer Message
 	if !at.After(tr.At) {
 		at = tr.At.Add(time.Millisecond) // the answer sorts after its question
 	}
-	msg := msgItem{PK: o.pk(), SK: msgPrefix(tr.ConversationID) + stamp(at), MessageID: tr.MessageID, Role: "assistant",
+	msg := msgItem{PK: o.pk(), SK: msgSK(tr.ConversationID, at, tr.MessageID, "r"), MessageID: tr.MessageID, Role: "assistant",
 		Text: answer.Text, Engine: answer.Engine, At: stamp(at), TTL: store.TTL(at.Add(Retention))}
 	key := store.Key{PK: o.pk(), SK: convSK(tr.ConversationID)}
 	if err := s.t.Transact(ctx, s.t.TxPut(msg), s.t.TxUpdate(key, release(at, tr.ConversationID), held(tr.MessageID))); err != nil {
@@ -254,7 +263,7 @@ func (s *Store) Messages(ctx context.Context, o Owner, id string) ([]Message, er
 	out := make([]Message, len(items))
 	for i, it := range items {
 		at, _ := time.Parse(time.RFC3339Nano, it.At)
-		out[len(items)-1-i] = Message{Role: it.Role, Text: it.Text, At: at, Engine: it.Engine}
+		out[len(items)-1-i] = Message{TurnID: it.MessageID, Role: it.Role, Text: it.Text, At: at, Engine: it.Engine}
 	}
 	return out, nil
 }

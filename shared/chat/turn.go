@@ -117,7 +117,7 @@ func (w *Worker) Run(ctx context.Context, job Job) {
 		Text:   job.Text,
 	}
 	for _, m := range history {
-		if m.At.Before(job.At) { // the question itself is stored already
+		if m.TurnID != job.MessageID { // the question itself is stored already
 			q.History = append(q.History, copilot.Message{Role: m.Role, Text: m.Text})
 		}
 	}
