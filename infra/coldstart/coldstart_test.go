@@ -74,6 +74,7 @@ var sampleEvent = map[string]string{
 	"ws-connect":    "ws-connect.json",
 	"ws-disconnect": "ws-disconnect.json",
 	"ws-message":    "ws-message-ping.json",
+	"chat":          "sqs-chat.json",
 	"sync":          "eventbridge-scheduled.json",
 	"segment":       "eventbridge-scheduled.json",
 	"scheduler":     "eventbridge-scheduled.json",
