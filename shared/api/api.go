@@ -15,6 +15,8 @@ import (
 	"github.com/pulsehub/pulsehub/shared/auth"
 	"github.com/pulsehub/pulsehub/shared/bus"
 	"github.com/pulsehub/pulsehub/shared/catalog"
+	"github.com/pulsehub/pulsehub/shared/chatfn"
+	"github.com/pulsehub/pulsehub/shared/copilot"
 	"github.com/pulsehub/pulsehub/shared/gdpr"
 	"github.com/pulsehub/pulsehub/shared/httpapi"
 	"github.com/pulsehub/pulsehub/shared/integration"
@@ -36,6 +38,7 @@ type Services struct {
 	GDPR         *gdpr.Service
 	Bus          Publisher
 	Limiter      *ratelimit.Limiter
+	Content      Suggester // content suggestions (the copilot)
 	Logger       *slog.Logger
 	Now          func() time.Time
 }
@@ -85,7 +88,11 @@ func NewServices(ctx context.Context, d lambdafn.Deps, o Options) (*Services, er
 	if o.Bus == nil {
 		o.Bus = bus.New(eventbridge.NewFromConfig(d.AWS), cfg.BusName, catalog.System().Bus.Source)
 	}
-	return &Services{Bus: o.Bus,
+	content := &lazyCopilot{build: func(ctx context.Context) (*copilot.Copilot, error) {
+		c, _, err := chatfn.Copilot(ctx, d, table, profile.NewStore(table, cipher, o.Now), copilot.Options{Now: o.Now})
+		return c, err
+	}}
+	return &Services{Bus: o.Bus, Content: content,
 		Deps: d, Table: table, Cipher: cipher, Auth: svc, Audit: auditLog,
 		Integrations: integration.NewStore(table, cipher, o.Now), GDPR: gdpr.New(table, cipher, auditLog, o.Now), Limiter: limiter, Logger: d.Logger, Now: o.Now,
 	}, nil
@@ -114,6 +121,7 @@ func Routes(srv *httpapi.Server, s *Services) {
 	registerGDPR(srv, s.GDPR)
 	registerComplianceRequests(srv, profiles)
 	registerCustomers(srv, profiles, profile.NewLister(profiles), s.Audit)
+	registerContent(srv, s.Content)
 }
 
 // integrationConnected publishes integration.connected, so the sync

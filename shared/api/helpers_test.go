@@ -72,7 +72,7 @@ func newHarness(t *testing.T, o Options) *harness {
 	cfg, err := config.LoadFrom(func(k string) (string, bool) {
 		v, ok := map[string]string{
 			catalog.EnvTable: name, catalog.EnvKMSKey: "file:" + dir, catalog.EnvJWTSecret: "file:" + dir,
-			catalog.EnvBus: "pulsehub", catalog.EnvSecrets: "pulsehub/providers", config.EnvCursorSecret: "test-cursor",
+			catalog.EnvBus: "pulsehub", catalog.EnvSecrets: "file:" + dir, config.EnvCursorSecret: "test-cursor",
 		}[k]
 		return v, ok
 	}, fn)

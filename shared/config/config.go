@@ -60,6 +60,9 @@ const (
 	// secret in AWS), never listed in the catalog: deployed functions do not
 	// carry the key in their configuration.
 	EnvOpenAIKey = "OPENAI_API_KEY"
+	// DefaultOpenAIBaseURL is OpenAI's own endpoint, when OPENAI_BASE_URL
+	// is unset.
+	DefaultOpenAIBaseURL = "https://api.openai.com/v1"
 )
 
 // LoadFrom is Load with an injectable lookup, for tests and the local runtime.
@@ -115,6 +118,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.OpenAIModel == "" {
 		c.OpenAIModel = catalog.DefaultOpenAIModel
+	}
+	if c.OpenAIBaseURL == "" {
+		c.OpenAIBaseURL = DefaultOpenAIBaseURL
 	}
 }
 

@@ -58,6 +58,12 @@ type Engine interface {
 	Answer(ctx context.Context, q Question, emit Emit) (Answer, error)
 }
 
+// JSONModel is a model engine that also answers one prompt with a JSON
+// object (content suggestions).
+type JSONModel interface {
+	JSON(ctx context.Context, system, user string) (string, Usage, error)
+}
+
 // Usages records and reads a tenant's model token usage (UsageStore).
 type Usages interface {
 	Used(ctx context.Context, tenant string, at time.Time) (int64, error)
@@ -137,7 +143,12 @@ func (c *Copilot) Answer(ctx context.Context, q Question, emit Emit) (Answer, er
 		return Answer{}, err
 	}
 	if notice == "" {
-		a, err := c.askModel(ctx, q, out)
+		var a Answer
+		err := c.askModel(ctx, q.Caller.TenantID, func(mctx context.Context) (Usage, error) {
+			var err error
+			a, err = c.o.Model.Answer(mctx, q, out)
+			return a.Usage, err
+		})
 		if err == nil {
 			a.Text = text.String()
 			return a, nil
@@ -181,12 +192,13 @@ func (c *Copilot) modelNotice(ctx context.Context, tenant string) (string, error
 	return "", nil
 }
 
-// askModel runs the model engine within the timeout, reports the outcome
-// to the breaker and records the tokens used, also for a failed answer.
-func (c *Copilot) askModel(ctx context.Context, q Question, emit Emit) (Answer, error) {
+// askModel runs one use of the model within the timeout, reports the
+// outcome to the breaker and records the tokens used, also for a use that
+// failed half way.
+func (c *Copilot) askModel(ctx context.Context, tenant string, run func(ctx context.Context) (Usage, error)) error {
 	mctx, cancel := context.WithTimeout(ctx, c.o.Timeout)
 	defer cancel()
-	a, err := c.o.Model.Answer(mctx, q, emit)
+	u, err := run(mctx)
 	if ctx.Err() == nil { // our own deadline or a model fault, not the caller's cancel
 		if err != nil {
 			c.o.Breaker.Failure()
@@ -194,13 +206,13 @@ func (c *Copilot) askModel(ctx context.Context, q Question, emit Emit) (Answer, 
 			c.o.Breaker.Success()
 		}
 	}
-	if a.Usage.Total() > 0 {
-		if uerr := c.o.Usage.Add(ctx, q.Caller.TenantID, c.o.Now(), a.Usage); uerr != nil {
+	if u.Total() > 0 {
+		if uerr := c.o.Usage.Add(ctx, tenant, c.o.Now(), u); uerr != nil {
 			c.o.Logger.ErrorContext(ctx, "copilot: recording token usage failed", "err", uerr)
 		}
 	}
 	if err != nil && mctx.Err() != nil && ctx.Err() == nil {
 		err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
 	}
-	return a, err
+	return err
 }

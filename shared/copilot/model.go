@@ -132,6 +132,27 @@ func (m *Model) Answer(ctx context.Context, q Question, emit Emit) (Answer, erro
 	return a, apperr.E(apperr.Transient, "the model kept calling tools for %d rounds without answering", m.o.MaxRounds)
 }
 
+// JSON answers one prompt with a JSON object (response_format json_object),
+// not streamed.
+func (m *Model) JSON(ctx context.Context, system, user string) (string, Usage, error) {
+	res, err := m.client.CreateChatCompletion(ctx, openai.ChatCompletionRequest{
+		Model: m.o.Model,
+		Messages: []openai.ChatCompletionMessage{
+			{Role: openai.ChatMessageRoleSystem, Content: system},
+			{Role: openai.ChatMessageRoleUser, Content: user},
+		},
+		ResponseFormat: &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeJSONObject},
+	})
+	if err != nil {
+		return "", Usage{}, classifyModel(err, context.Cause(ctx))
+	}
+	u := Usage{PromptTokens: res.Usage.PromptTokens, CompletionTokens: res.Usage.CompletionTokens}
+	if len(res.Choices) == 0 {
+		return "", u, apperr.E(apperr.Transient, "the model answered with no choices")
+	}
+	return res.Choices[0].Message.Content, u, nil
+}
+
 // round streams one chat completion: text goes to emit as it arrives;
 // tool calls are joined from their fragments by index.
 func (m *Model) round(ctx context.Context, msgs []openai.ChatCompletionMessage, tools []openai.Tool, emit Emit) (string, []openai.ToolCall, Usage, error) {

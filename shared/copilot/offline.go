@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,6 +41,8 @@ type intent struct {
 // The order matters: the first match answers ("revenue of my top
 // customers" is about customers).
 var intents = []intent{
+	{"campaign-draft", regexp.MustCompile(`\b(draft|create|make|build|set up|setup|prepare|plan|write)\b.*\bcampaign\b`), (*Offline).campaignDraft},
+	{"copy", regexp.MustCompile(`\b(write|draft|suggest|compose|give me|come up with)\b.*\b(copy|subject|subjects|sms|text message|email|push|whatsapp|message)\b`), (*Offline).writeCopy},
 	{"at-risk", regexp.MustCompile(`\b(at[- ]risk|churn\w*|lapsed|slipping|win[- ]?back|losing|about to leave|inactive)\b`), (*Offline).atRisk},
 	{"top-customers", regexp.MustCompile(`\b(top|best|biggest|most valuable|vip|loyal\w*|largest)\b.*\b(customers?|buyers?|shoppers?|spenders?|clients?)\b|\bwho (spent|buys|bought|orders?) (the )?most\b`), (*Offline).topCustomers},
 	{"channel-time", regexp.MustCompile(`\b(best|which|what|right|ideal|optimal)\b.*\b(channel|time|hour)\b|\bwhen (should|to|do) (i|we)?\s*(send|email|text|message)\b`), (*Offline).engagement},
@@ -52,7 +55,9 @@ const canAnswer = `I can answer these without the AI model:
 - "How many orders and what average order value this week?"
 - "Who are my top 10 customers?"
 - "Which customers are at risk of churning?"
-- "What is the best channel and time to send?"`
+- "What is the best channel and time to send?"
+- "Write an SMS about 20% off winter boots"
+- "Draft a win-back campaign for at-risk customers"`
 
 // Answer answers q from the tools.
 func (o *Offline) Answer(ctx context.Context, q Question, emit Emit) (Answer, error) {
@@ -197,6 +202,114 @@ func (o *Offline) engagement(ctx context.Context, q Question) (string, error) {
 		b.WriteString("No customer has engaged with a message yet, so no channel stands out.")
 	}
 	fmt.Fprintf(&b, "\nBest time: %02d:00–%02d:00 UTC, when %.0f%% of customer activity happens.", e.BestHourUTC, (e.BestHourUTC+1)%24, e.HourShare*100)
+	return b.String(), nil
+}
+
+// channelIn names the channel a question asks about (email by default).
+func channelIn(text string) string {
+	t := strings.ToLower(text)
+	switch {
+	case strings.Contains(t, "whatsapp"):
+		return "whatsapp"
+	case reSMS.MatchString(t):
+		return "sms"
+	case strings.Contains(t, "push"):
+		return "push"
+	}
+	return "email"
+}
+
+var (
+	reSMS     = regexp.MustCompile(`\b(sms|text message|texts?)\b`)
+	reWinBack = regexp.MustCompile(`\b(win[- ]?back|at[- ]risk|churn\w*|lapsed|inactive|lost)\b`)
+)
+
+func (o *Offline) writeCopy(ctx context.Context, q Question) (string, error) {
+	ch := channelIn(q.Text)
+	v, err := o.call(ctx, q, ToolWriteCopy, SuggestRequest{Channel: ch, Brief: Brief(q.Text), Variants: 3})
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Three %s drafts (nothing is saved or sent; Liquid variables fill in per customer):\n", channelName(ch))
+	writeSuggestions(&b, v.(Suggestions).Items)
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+func channelName(ch string) string {
+	return map[string]string{"email": "email", "sms": "SMS", "push": "push", "whatsapp": "WhatsApp"}[ch]
+}
+
+func writeSuggestions(b *strings.Builder, items []Suggestion) {
+	for i, s := range items {
+		fmt.Fprintf(b, "\n%d.", i+1)
+		if s.Subject != "" {
+			fmt.Fprintf(b, " Subject: %s\n", s.Subject)
+		} else {
+			b.WriteString(" ")
+		}
+		fmt.Fprintf(b, "%s\n", s.Body)
+		if len(s.Checks.Warnings) == 0 {
+			fmt.Fprintf(b, "   Checks: fine (%d characters).\n", s.Checks.Characters)
+		} else {
+			fmt.Fprintf(b, "   Checks: %s.\n", strings.Join(s.Checks.Warnings, "; "))
+		}
+	}
+}
+
+// campaignDraft plans a campaign in words: the audience (the at-risk
+// customers for a win-back), the best channel and hour, and checked copy.
+// It creates nothing: the user creates the campaign in PulseHub.
+func (o *Offline) campaignDraft(ctx context.Context, q Question) (string, error) {
+	var b strings.Builder
+	text := strings.ToLower(q.Text)
+	winBack := reWinBack.MatchString(text)
+	audience := "all customers"
+	if winBack {
+		v, err := o.call(ctx, q, ToolAtRisk, LimitInput{Limit: 3})
+		if err != nil {
+			return "", err
+		}
+		r := v.(AtRisk)
+		audience = fmt.Sprintf("%s at risk (%s)", count(r.Count, "customer"), r.Rule)
+		if r.Count == 0 {
+			return "No customers are at risk right now (" + r.Rule + "), so a win-back campaign would reach no one.", nil
+		}
+	}
+	ch, when := "email", ""
+	if v, err := o.call(ctx, q, ToolEngagement, struct{}{}); err == nil {
+		e := v.(Engagement)
+		if e.BestChannel != "" && slices.Contains(contentChannels, e.BestChannel) {
+			ch = e.BestChannel
+		}
+		if e.Customers > 0 {
+			when = fmt.Sprintf("%02d:00 UTC, the busiest hour of your customers", e.BestHourUTC)
+		}
+	} else if apperr.KindOf(err) != apperr.Forbidden {
+		return "", err
+	}
+	if c := channelIn(q.Text); c != "email" || strings.Contains(text, "email") {
+		ch = c // the user's own choice wins
+	}
+	brief := Brief(q.Text)
+	if winBack {
+		brief = "15% off your next order — we miss you. Come back and see what is new"
+	}
+	v, err := o.call(ctx, q, ToolWriteCopy, SuggestRequest{Channel: ch, Brief: brief, Tone: "friendly", Variants: 2})
+	if err != nil {
+		return "", err
+	}
+	kind := "campaign"
+	if winBack {
+		kind = "win-back campaign"
+	}
+	fmt.Fprintf(&b, "A draft %s (nothing is created or sent):\n- Audience: %s\n- Channel: %s\n", kind, audience, channelName(ch))
+	if when != "" {
+		fmt.Fprintf(&b, "- Send at: %s\n", when)
+	}
+	b.WriteString("- Content, two variants to test:\n")
+	writeSuggestions(&b, v.(Suggestions).Items)
+	b.WriteString("\nTo use it, create the campaign in PulseHub with this audience and content; it stays a draft until you schedule it yourself.")
 	return b.String(), nil
 }
 

@@ -85,7 +85,10 @@ func Build(s Setup) (*Copilot, *Registry, error) {
 		s.Now = time.Now
 	}
 	profiles := NewProfiles(s.Profiles)
-	reg, err := NewRegistry(Tools(Sources{Sales: profiles, Customers: profiles, Now: s.Now})...)
+	// write_copy needs the Copilot (its model and breaker), which needs
+	// the registry: the tool's writer is bound once the Copilot exists.
+	writer := &boundWriter{}
+	reg, err := NewRegistry(Tools(Sources{Sales: profiles, Customers: profiles, Writer: writer, Now: s.Now})...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -101,5 +104,13 @@ func Build(s Setup) (*Copilot, *Registry, error) {
 		o.Model = m
 	}
 	c, err := New(o)
+	writer.c = c
 	return c, reg, err
+}
+
+// boundWriter is the Copilot as the write_copy tool's Writer.
+type boundWriter struct{ c *Copilot }
+
+func (w *boundWriter) Suggest(ctx context.Context, c Caller, req SuggestRequest) (Suggestions, error) {
+	return w.c.Suggest(ctx, c, req)
 }

@@ -36,10 +36,16 @@ type Customers interface {
 	Engagement(ctx context.Context, tenant string) (Engagement, error)
 }
 
+// Writer writes checked campaign copy (Copilot.Suggest).
+type Writer interface {
+	Suggest(ctx context.Context, c Caller, req SuggestRequest) (Suggestions, error)
+}
+
 // Sources are the data the tools read. A nil source leaves its tools out.
 type Sources struct {
 	Sales     Sales
 	Customers Customers
+	Writer    Writer
 	Now       func() time.Time
 }
 
@@ -49,6 +55,7 @@ const (
 	ToolTopCustomers = "top_customers"
 	ToolAtRisk       = "at_risk_customers"
 	ToolEngagement   = "best_channel_and_time"
+	ToolWriteCopy    = "write_copy"
 )
 
 // OverviewInput selects the period of get_overview.
@@ -164,6 +171,13 @@ func Tools(src Sources) []Tool {
 					return src.Customers.Engagement(ctx, c.TenantID)
 				}),
 		)
+	}
+	if src.Writer != nil {
+		tools = append(tools, NewTool(ToolWriteCopy,
+			"Write campaign copy for a channel (email subject and body, SMS, push title and body, WhatsApp) from a brief, each variant checked: length, SMS encoding, spam-trigger words, Liquid variables. Nothing is saved or sent.",
+			auth.CampaignsWrite, func(ctx context.Context, c Caller, in SuggestRequest) (Suggestions, error) {
+				return src.Writer.Suggest(ctx, c, in)
+			}))
 	}
 	return tools
 }
