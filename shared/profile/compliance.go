@@ -51,23 +51,9 @@ func (s *Store) Lookup(ctx context.Context, tenant string, id Identity) ([]strin
 // tenant, shard by shard, reading ids only: it works after the tenant's
 // keys are shredded. fn may delete the customer it is given.
 func (s *Store) EachID(ctx context.Context, tenant string, fn func(id string) error) error {
-	for i := range Shards {
-		q := store.Query{Index: "GSI1", PK: listPK(tenant, fmt.Sprintf("%02x", i)), Limit: 100}
-		for {
-			page, err := store.QueryPage[IndexItemID](ctx, s.t, q)
-			if err != nil {
-				return fmt.Errorf("profile.EachID: %w", err)
-			}
-			for _, it := range page.Items {
-				if err := fn(it.ID); err != nil {
-					return err
-				}
-			}
-			if page.Next == "" {
-				break
-			}
-			q.Cursor = page.Next
-		}
+	err := eachListed(ctx, s.t, tenant, func(it IndexItemID) error { return fn(it.ID) })
+	if err != nil {
+		return fmt.Errorf("profile.EachID: %w", err)
 	}
 	return nil
 }

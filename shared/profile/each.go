@@ -13,15 +13,23 @@ import (
 // reads each profile once, without a get per customer. Personal fields stay
 // sealed: open only what is shown (View).
 func (s *Store) EachProfile(ctx context.Context, tenant string, fn func(Profile) error) error {
+	if err := eachListed(ctx, s.t, tenant, fn); err != nil {
+		return fmt.Errorf("profile.EachProfile: %w", err)
+	}
+	return nil
+}
+
+// eachListed reads the tenant's customer listing (GSI1, every shard) as T.
+func eachListed[T any](ctx context.Context, t *store.Table, tenant string, fn func(T) error) error {
 	for i := range Shards {
 		q := store.Query{Index: "GSI1", PK: listPK(tenant, fmt.Sprintf("%02x", i)), Limit: 500}
 		for {
-			page, err := store.QueryPage[Profile](ctx, s.t, q)
+			page, err := store.QueryPage[T](ctx, t, q)
 			if err != nil {
-				return fmt.Errorf("profile.EachProfile: %w", err)
+				return err
 			}
-			for _, p := range page.Items {
-				if err := fn(p); err != nil {
+			for _, it := range page.Items {
+				if err := fn(it); err != nil {
 					return err
 				}
 			}
