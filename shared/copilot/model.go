@@ -15,6 +15,11 @@ import (
 	"github.com/pulsehub/pulsehub/shared/apperr"
 )
 
+// MaxAnswerTokens bounds one model reply (max_tokens, which every
+// OpenAI-compatible server knows): an answer stays far below the
+// WebSocket's 128 KB message limit and its cost stays bounded.
+const MaxAnswerTokens = 1500
+
 // ModelOptions configure the model engine.
 type ModelOptions struct {
 	APIKey  string
@@ -142,6 +147,7 @@ func (m *Model) JSON(ctx context.Context, system, user string) (string, Usage, e
 			{Role: openai.ChatMessageRoleUser, Content: user},
 		},
 		ResponseFormat: &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeJSONObject},
+		MaxTokens:      MaxAnswerTokens,
 	})
 	if err != nil {
 		return "", Usage{}, classifyModel(err, context.Cause(ctx))
@@ -162,7 +168,7 @@ func (m *Model) round(ctx context.Context, msgs []openai.ChatCompletionMessage, 
 	watchdog := time.AfterFunc(m.o.FirstToken, func() { cancel(errSlow) })
 	defer watchdog.Stop()
 	req := openai.ChatCompletionRequest{
-		Model: m.o.Model, Messages: msgs, Tools: tools, Stream: true,
+		Model: m.o.Model, Messages: msgs, Tools: tools, Stream: true, MaxTokens: MaxAnswerTokens,
 		StreamOptions: &openai.StreamOptions{IncludeUsage: true},
 	}
 	stream, err := m.client.CreateChatCompletionStream(rctx, req)

@@ -52,7 +52,11 @@ func TestModelPathWithGoOpenAI(t *testing.T) {
 		t.Fatalf("%d requests, want 2 (tool call, then answer)", len(reqs))
 	}
 	first := reqs[0]
-	if first.Model != "gpt-test" || !first.Stream || !first.IncludeUsage || first.APIKey != "sk-test" {
+	var limits struct {
+		MaxTokens int `json:"max_tokens"`
+	}
+	_ = json.Unmarshal(first.Raw, &limits)
+	if first.Model != "gpt-test" || !first.Stream || !first.IncludeUsage || first.APIKey != "sk-test" || limits.MaxTokens != copilot.MaxAnswerTokens {
 		t.Errorf("request: model %q stream %v usage %v key %q", first.Model, first.Stream, first.IncludeUsage, first.APIKey)
 	}
 	// An analyst holds reports:read and customers:read: the four read tools.
