@@ -30,7 +30,7 @@ func TestCLI(t *testing.T) {
 		{[]string{"migrate", "--help"}, 0, "-table"},
 		{[]string{"invoke", "ingest"}, 2, "usage: pulsehub invoke"},
 		{[]string{"invoke", "nope", "--event", bad}, 1, `unknown function "nope"`},
-		{[]string{"invoke", "chat", "--event", bad}, 1, `unknown function "chat"`}, // planned, not deployable
+		{[]string{"invoke", "send", "--event", bad}, 1, `unknown function "send"`}, // planned, not deployable
 		{[]string{"invoke", "ingest", "--event", bad}, 1, bad + ": Records[0].body: want a string, got a number"},
 		{[]string{"invoke", "ingest", "--event", "missing.json"}, 1, "missing.json"},
 		{[]string{"dev", "--bogus"}, 2, "flag provided but not defined"},

@@ -249,6 +249,9 @@ func (s *Store) Get(ctx context.Context, o Owner, id string) (Conversation, []Me
 		}
 		return Conversation{}, nil, fmt.Errorf("chat.Get %s: %w", id, err)
 	}
+	if it.TTL > 0 && s.now().Unix() >= it.TTL {
+		return Conversation{}, nil, notFound(id) // expired, not yet swept
+	}
 	msgs, err := s.Messages(ctx, o, id)
 	return it.conversation(), msgs, err
 }

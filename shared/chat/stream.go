@@ -162,9 +162,10 @@ func (s *stream) postLocked(frame any) {
 	s.failed = err
 }
 
-// outcome reports whether the client left and the post error, if any.
-func (s *stream) outcome() (gone bool, err error) {
+// outcome reports how many frames were numbered, whether the client left
+// and the post error, if any.
+func (s *stream) outcome() (frames int, gone bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.gone, s.failed
+	return s.seq, s.gone, s.failed
 }

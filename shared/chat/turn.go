@@ -136,8 +136,8 @@ func (w *Worker) Run(ctx context.Context, job Job) {
 		return DoneFrame{Type: TypeDone, ConversationID: job.ConversationID, MessageID: job.MessageID, Seq: seq,
 			Text: a.Text, Engine: a.Engine, Model: a.Model, Title: job.Title, RequestID: job.RequestID}
 	})
-	w.settle(ctx, job, st)
-	w.log.InfoContext(ctx, "chat turn answered", "engine", a.Engine, "tokens", a.Usage.Total(), "deltas", st.seq-1)
+	frames := w.settle(ctx, job, st)
+	w.log.InfoContext(ctx, "chat turn answered", "engine", a.Engine, "tokens", a.Usage.Total(), "frames", frames)
 }
 
 // fail ends the turn with chat.error and frees the conversation.
@@ -152,9 +152,9 @@ func (w *Worker) fail(ctx context.Context, job Job, st *stream, reason string) {
 }
 
 // settle drops the record of a connection that went away and logs a
-// stream that could not be delivered.
-func (w *Worker) settle(ctx context.Context, job Job, st *stream) {
-	gone, err := st.outcome()
+// stream that could not be delivered; it returns the frames numbered.
+func (w *Worker) settle(ctx context.Context, job Job, st *stream) int {
+	frames, gone, err := st.outcome()
 	if gone {
 		if derr := w.conns.Delete(ctx, job.ConnectionID); derr != nil {
 			w.log.ErrorContext(ctx, "chat: drop gone connection", "err", derr)
@@ -164,4 +164,5 @@ func (w *Worker) settle(ctx context.Context, job Job, st *stream) {
 	if err != nil {
 		w.log.ErrorContext(ctx, "chat: frames could not be delivered", "err", fmt.Errorf("post to %s: %w", job.ConnectionID, err))
 	}
+	return frames
 }
