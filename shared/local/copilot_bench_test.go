@@ -19,6 +19,7 @@ import (
 func modelPlatform(b *testing.B, script sandbox.OpenAIScript) *platform {
 	b.Helper()
 	b.Setenv("OPENAI_API_KEY", "sk-bench")
+	b.Setenv("OPENAI_BASE_URL", "")
 	model := sandbox.NewOpenAI(nil)
 	model.SetScript(script)
 	p := bootPlatformWith(b, func(o *local.Options) { o.Providers = append(o.Providers, model) })

@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/pulsehub/pulsehub/shared/local"
+	"github.com/pulsehub/pulsehub/shared/local/sandbox"
 )
 
 // wsClient is a console's WebSocket connection.
@@ -186,5 +189,39 @@ func TestCopilotOverTheWebSocket(t *testing.T) {
 	ws.send(`{"action":"conversation.get","conversationId":"` + conv + `"}`)
 	if f := ws.read(10 * time.Second); f["type"] != "error" || !strings.Contains(f["error"].(string), "no conversation") {
 		t.Fatalf("get after delete: %v", f)
+	}
+}
+
+// TestCopilotModelPathThroughTheRuntime: with a key in the environment the
+// chat function finds the runtime's OpenAI sandbox (PROVIDER_URL_OPENAI)
+// and the model path runs end to end: a tool call, its result, a streamed
+// answer with engine "model".
+func TestCopilotModelPathThroughTheRuntime(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", "sk-e2e")
+	t.Setenv("OPENAI_BASE_URL", "") // not a developer's own server
+	t.Setenv("OPENAI_MODEL", "")
+	model := sandbox.NewOpenAI(nil)
+	model.SetScript(func(req sandbox.OpenAIRequest) sandbox.OpenAIReply {
+		last := req.Messages[len(req.Messages)-1]
+		if last.Role != "tool" {
+			return sandbox.OpenAIReply{ToolCalls: []sandbox.OpenAIToolCall{{ID: "c1", Name: "get_overview", Arguments: `{"from":"2026-01-01","to":"2026-01-31"}`}}}
+		}
+		var res struct {
+			Data struct{ Orders int } `json:"data"`
+		}
+		_ = json.Unmarshal([]byte(last.Content), &res)
+		return sandbox.OpenAIReply{Content: []string{"January had ", fmt.Sprint(res.Data.Orders), " orders."}}
+	})
+	p := bootPlatformWith(t, func(o *local.Options) { o.Providers = append(o.Providers, model) })
+	p.signup("e2e-model", "e2e-model.myshopify.com", "e2e-model-secret")
+	ws := p.dial(p.token)
+	ws.send(`{"action":"chat.send","text":"How many orders in January?"}`)
+	done, deltas := ws.answer()
+	if done["type"] != "chat.done" || done["engine"] != "model" || done["model"] != "gpt-4o-mini" || done["text"] != "January had 0 orders." || deltas < 1 {
+		t.Fatalf("%v after %d deltas", done, deltas)
+	}
+	reqs := model.Requests()
+	if len(reqs) != 2 || reqs[0].APIKey != "sk-e2e" || len(reqs[0].Tools) == 0 || reqs[1].Messages[len(reqs[1].Messages)-1].Role != "tool" {
+		t.Fatalf("model requests %+v", reqs)
 	}
 }
