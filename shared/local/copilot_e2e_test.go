@@ -94,6 +94,7 @@ var reRevenue = regexp.MustCompile(`Revenue for the last 30 days \((\d{4}-\d{2}-
 // deltas then chat.done, whose figure is the sum of the orders that went
 // through the real webhook pipeline in that period.
 func TestCopilotOverTheWebSocket(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", "") // the offline engine, whatever the developer's environment
 	p := bootPlatform(t)
 	p.signup("e2e-copilot", "e2e-copilot.myshopify.com", "e2e-copilot-secret")
 	now := time.Now().UTC()
