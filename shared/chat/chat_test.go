@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/pulsehub/pulsehub/shared/api/apitest"
 	"github.com/pulsehub/pulsehub/shared/apperr"
 	"github.com/pulsehub/pulsehub/shared/chat"
 	"github.com/pulsehub/pulsehub/shared/copilot"
@@ -66,11 +67,16 @@ func newActions(t *testing.T, clock *time.Time) (*chat.Actions, *chat.Store, *qu
 	return chat.NewActions(s, q, "http://queue/chat", slog.New(slog.DiscardHandler)), s, q, tbl
 }
 
+// frame checks a reply frame against docs/api/websocket.schema.json and
+// decodes it.
 func frame(t *testing.T, v any) map[string]any {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if v != nil {
+		apitest.Frames(t).CheckServer(t, b)
 	}
 	var m map[string]any
 	_ = json.Unmarshal(b, &m)
@@ -273,8 +279,10 @@ func TestSendRefusesAndRejects(t *testing.T) {
 	}
 }
 
-// sink records frames per connection, like the gateway.
+// sink records frames per connection, like the gateway, checking each
+// against docs/api/websocket.schema.json.
 type sink struct {
+	t      *testing.T
 	mu     sync.Mutex
 	frames []map[string]any
 	gone   bool
@@ -294,6 +302,9 @@ func (s *sink) Send(_ context.Context, _ string, msg any) error {
 		return apperr.E(apperr.Transient, "management API failed")
 	}
 	b, _ := json.Marshal(msg)
+	if s.t != nil {
+		apitest.Frames(s.t).CheckServer(s.t, b)
+	}
 	var m map[string]any
 	_ = json.Unmarshal(b, &m)
 	s.frames = append(s.frames, m)
@@ -343,7 +354,7 @@ func TestWorkerStreamsCoalescedOrderedDeltas(t *testing.T) {
 	}
 	pieces = append(pieces, "|", "x", "y", "|", "tail")
 	ans := &scripted{pieces: pieces, pause: 3 * chat.CoalesceDelay}
-	out := &sink{}
+	out := &sink{t: t}
 	w := chat.NewWorker(s, ans, out, &drops{}, slog.New(slog.DiscardHandler), func() time.Time { return clock.Add(time.Second) })
 	body, _ := json.Marshal(job)
 	if err := w.Process(ctx, events.SQSMessage{Body: string(body), Attributes: map[string]string{"ApproximateReceiveCount": "1"}}); err != nil {
@@ -414,7 +425,7 @@ func TestWorkerNeverEndsInSilence(t *testing.T) {
 
 	// The engine fails after a delta: chat.error follows, the conversation is free.
 	job := send()
-	out := &sink{}
+	out := &sink{t: t}
 	run(job, &scripted{pieces: []string{"partial"}, err: errors.New("boom")}, out, "1")
 	if len(out.frames) != 2 || out.frames[1]["type"] != "chat.error" || out.frames[1]["seq"].(float64) != 2 ||
 		out.frames[1]["error"] != "the copilot could not answer: internal error" {
@@ -426,7 +437,7 @@ func TestWorkerNeverEndsInSilence(t *testing.T) {
 
 	// A redelivered turn (the first attempt died) is answered with chat.error.
 	job = send()
-	out = &sink{}
+	out = &sink{t: t}
 	ans := &scripted{pieces: []string{"never"}}
 	run(job, ans, out, "2")
 	if len(out.frames) != 1 || out.frames[0]["type"] != "chat.error" || !strings.Contains(out.frames[0]["error"].(string), "previous attempt") || ans.seen.Text != "" {
@@ -435,7 +446,7 @@ func TestWorkerNeverEndsInSilence(t *testing.T) {
 
 	// A transient post failure is retried: nothing lost.
 	job = send()
-	out = &sink{fail: 2}
+	out = &sink{t: t, fail: 2}
 	run(job, &scripted{pieces: []string{"one"}}, out, "1")
 	if len(out.frames) != 2 || out.frames[0]["delta"] != "one" || out.frames[1]["type"] != "chat.done" {
 		t.Fatalf("after transient failures: %v", out.frames)
@@ -444,7 +455,7 @@ func TestWorkerNeverEndsInSilence(t *testing.T) {
 	// The client left: nothing more is posted, the connection record goes,
 	// and the answer is still stored.
 	job = send()
-	out = &sink{gone: true}
+	out = &sink{t: t, gone: true}
 	d := run(job, &scripted{pieces: []string{"a", "|", "b"}, pause: 10 * time.Millisecond}, out, "1")
 	if out.posts != 1 || len(d.ids) != 1 || d.ids[0] != "conn-a" {
 		t.Fatalf("gone: %d posts, dropped %v", out.posts, d.ids)

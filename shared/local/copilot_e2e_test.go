@@ -12,14 +12,18 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/pulsehub/pulsehub/shared/api/apitest"
 	"github.com/pulsehub/pulsehub/shared/local"
 	"github.com/pulsehub/pulsehub/shared/local/sandbox"
 )
 
-// wsClient is a console's WebSocket connection.
+// wsClient is a console's WebSocket connection. Every frame it sends and
+// receives is checked against docs/api/websocket.schema.json.
 type wsClient struct {
-	t    testing.TB
-	conn *websocket.Conn
+	t      testing.TB
+	conn   *websocket.Conn
+	frames *apitest.FrameSchemas
+	last   []byte // the last frame sent
 }
 
 func (p *platform) dial(token string) *wsClient {
@@ -32,7 +36,7 @@ func (p *platform) dial(token string) *wsClient {
 	}
 	conn.SetReadLimit(1 << 20)
 	p.t.Cleanup(func() { conn.CloseNow() })
-	return &wsClient{t: p.t, conn: conn}
+	return &wsClient{t: p.t, conn: conn, frames: apitest.Frames(p.t)}
 }
 
 func (c *wsClient) send(frame string) {
@@ -42,6 +46,7 @@ func (c *wsClient) send(frame string) {
 	if err := c.conn.Write(ctx, websocket.MessageText, []byte(frame)); err != nil {
 		c.t.Fatal(err)
 	}
+	c.last = []byte(frame)
 }
 
 func (c *wsClient) read(timeout time.Duration) map[string]any {
@@ -52,6 +57,7 @@ func (c *wsClient) read(timeout time.Duration) map[string]any {
 	if err != nil {
 		c.t.Fatalf("read: %v", err)
 	}
+	c.frames.CheckExchange(c.t, c.last, b)
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
 		c.t.Fatalf("frame %s: %v", b, err)
