@@ -2,8 +2,8 @@ package local
 
 import (
 	"github.com/pulsehub/pulsehub/shared/api"
-	"github.com/pulsehub/pulsehub/shared/ingestfn"
 	"github.com/pulsehub/pulsehub/shared/chatfn"
+	"github.com/pulsehub/pulsehub/shared/ingestfn"
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
 	"github.com/pulsehub/pulsehub/shared/realtime"
 	"github.com/pulsehub/pulsehub/shared/realtime/wsconnect"
