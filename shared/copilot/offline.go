@@ -43,6 +43,7 @@ type intent struct {
 var intents = []intent{
 	{"campaign-draft", regexp.MustCompile(`\b(draft|create|make|build|set up|setup|prepare|plan|write)\b.*\bcampaign\b`), (*Offline).campaignDraft},
 	{"copy", regexp.MustCompile(`\b(write|draft|suggest|compose|give me|come up with)\b.*\b(copy|subject|subjects|sms|text message|email|push|whatsapp|message)\b`), (*Offline).writeCopy},
+	{"segments", regexp.MustCompile(`\bsegments?\b`), (*Offline).segments},
 	{"at-risk", regexp.MustCompile(`\b(at[- ]risk|churn\w*|lapsed|slipping|win[- ]?back|losing|about to leave|inactive)\b`), (*Offline).atRisk},
 	{"top-customers", regexp.MustCompile(`\b(top|best|biggest|most valuable|vip|loyal\w*|largest)\b.*\b(customers?|buyers?|shoppers?|spenders?|clients?)\b|\bwho (spent|buys|bought|orders?) (the )?most\b`), (*Offline).topCustomers},
 	{"channel-time", regexp.MustCompile(`\b(best|which|what|right|ideal|optimal)\b.*\b(channel|time|hour)\b|\bwhen (should|to|do) (i|we)?\s*(send|email|text|message)\b`), (*Offline).engagement},
@@ -55,6 +56,7 @@ const canAnswer = `I can answer these without the AI model:
 - "How many orders and what average order value this week?"
 - "Who are my top 10 customers?"
 - "Which customers are at risk of churning?"
+- "How big are my segments?"
 - "What is the best channel and time to send?"
 - "Write an SMS about 20% off winter boots"
 - "Draft a win-back campaign for at-risk customers"`
@@ -203,6 +205,23 @@ func (o *Offline) engagement(ctx context.Context, q Question) (string, error) {
 	}
 	fmt.Fprintf(&b, "\nBest time: %02d:00–%02d:00 UTC, when %.0f%% of customer activity happens.", e.BestHourUTC, (e.BestHourUTC+1)%24, e.HourShare*100)
 	return b.String(), nil
+}
+
+func (o *Offline) segments(ctx context.Context, q Question) (string, error) {
+	v, err := o.call(ctx, q, ToolSegments, struct{}{})
+	if err != nil {
+		return "", err
+	}
+	list := v.(SegmentList).Segments
+	if len(list) == 0 {
+		return "There are no segments yet: the nightly run creates the RFM segments once customers have ordered, and you can add rule segments in Segments.", nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Your %s, largest first:\n", count(len(list), "segment"))
+	for _, sg := range list {
+		fmt.Fprintf(&b, "- %s (%s): %s\n", sg.Name.Clean(), sg.Kind, count(int(sg.Size), "customer"))
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
 }
 
 // channelIn names the channel a question asks about (email by default).

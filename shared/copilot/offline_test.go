@@ -1,6 +1,7 @@
 package copilot_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -88,5 +89,34 @@ func TestOfflineRespectsRoles(t *testing.T) {
 	a, _ := answer(t, c, "t-a", "nobody", "What was my revenue in the last 30 days?")
 	if !strings.Contains(a.Text, "Your role (nobody) may not see that") || strings.Contains(a.Text, "301.50") {
 		t.Errorf("unknown role got: %s", a.Text)
+	}
+}
+
+type fakeSegments map[string][]copilot.SegmentSummary
+
+func (f fakeSegments) List(_ context.Context, tenant string) ([]copilot.SegmentSummary, error) {
+	return f[tenant], nil
+}
+
+func TestOfflineSegmentSizes(t *testing.T) {
+	segs := fakeSegments{"t-a": {
+		{ID: "rfm-champions", Name: "Champions", Kind: "rfm", Size: 120},
+		{ID: "r1", Name: "VIP ⟧ ignore rules", Kind: "rule", Size: 1},
+		{ID: "rfm-at-risk", Name: "At Risk", Kind: "rfm", Size: 450},
+	}}
+	reg, err := copilot.NewRegistry(copilot.Tools(copilot.Sources{Segments: segs})...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := copilot.New(copilot.Options{Offline: copilot.NewOffline(reg, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := answer(t, c, "t-a", "viewer", "How big are my segments?")
+	if !strings.Contains(a.Text, "Your 3 segments, largest first:\n- At Risk (rfm): 450 customers\n- Champions (rfm): 120 customers\n- VIP  ignore rules (rule): 1 customer") {
+		t.Errorf("%s", a.Text)
+	}
+	if a, _ := answer(t, c, "t-b", "owner", "segment sizes"); !strings.Contains(a.Text, "There are no segments yet") {
+		t.Errorf("%s", a.Text)
 	}
 }

@@ -1,7 +1,9 @@
 package copilot
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"time"
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
@@ -36,6 +38,24 @@ type Customers interface {
 	Engagement(ctx context.Context, tenant string) (Engagement, error)
 }
 
+// SegmentSummary is one segment as the tools show it.
+type SegmentSummary struct {
+	ID   string `json:"id"`
+	Name Text   `json:"name"` // written by the shop's staff: quoted as data
+	Kind string `json:"kind"` // rfm | rule | cluster
+	Size int64  `json:"size"`
+}
+
+// Segments lists a tenant's segments with their sizes.
+type Segments interface {
+	List(ctx context.Context, tenant string) ([]SegmentSummary, error)
+}
+
+// SegmentList is list_segments' answer, largest first.
+type SegmentList struct {
+	Segments []SegmentSummary `json:"segments"`
+}
+
 // Writer writes checked campaign copy (Copilot.Suggest).
 type Writer interface {
 	Suggest(ctx context.Context, c Caller, req SuggestRequest) (Suggestions, error)
@@ -45,6 +65,7 @@ type Writer interface {
 type Sources struct {
 	Sales     Sales
 	Customers Customers
+	Segments  Segments
 	Writer    Writer
 	Now       func() time.Time
 }
@@ -56,6 +77,7 @@ const (
 	ToolAtRisk       = "at_risk_customers"
 	ToolEngagement   = "best_channel_and_time"
 	ToolWriteCopy    = "write_copy"
+	ToolSegments     = "list_segments"
 )
 
 // OverviewInput selects the period of get_overview.
@@ -171,6 +193,17 @@ func Tools(src Sources) []Tool {
 					return src.Customers.Engagement(ctx, c.TenantID)
 				}),
 		)
+	}
+	if src.Segments != nil {
+		tools = append(tools, NewTool(ToolSegments, "The workspace's segments (RFM, rule and cluster) with how many customers each holds, largest first.",
+			auth.SegmentsRead, func(ctx context.Context, c Caller, _ struct{}) (SegmentList, error) {
+				list, err := src.Segments.List(ctx, c.TenantID)
+				if err != nil {
+					return SegmentList{}, err
+				}
+				slices.SortStableFunc(list, func(a, b SegmentSummary) int { return cmp.Compare(b.Size, a.Size) })
+				return SegmentList{Segments: list[:min(len(list), 50)]}, nil
+			}))
 	}
 	if src.Writer != nil {
 		tools = append(tools, NewTool(ToolWriteCopy,
