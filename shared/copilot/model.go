@@ -15,9 +15,10 @@ import (
 	"github.com/pulsehub/pulsehub/shared/apperr"
 )
 
-// MaxAnswerTokens bounds one model reply (max_tokens, which every
-// OpenAI-compatible server knows): an answer stays far below the
-// WebSocket's 128 KB message limit and its cost stays bounded.
+// MaxAnswerTokens bounds one model reply (max_completion_tokens): an
+// answer stays far below the WebSocket's 128 KB message limit and its cost
+// stays bounded. A compatible server that ignores the field is bounded by
+// the answer's timeout instead.
 const MaxAnswerTokens = 1500
 
 // ModelOptions configure the model engine.
@@ -146,8 +147,8 @@ func (m *Model) JSON(ctx context.Context, system, user string) (string, Usage, e
 			{Role: openai.ChatMessageRoleSystem, Content: system},
 			{Role: openai.ChatMessageRoleUser, Content: user},
 		},
-		ResponseFormat: &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeJSONObject},
-		MaxTokens:      MaxAnswerTokens,
+		ResponseFormat:      &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeJSONObject},
+		MaxCompletionTokens: MaxAnswerTokens,
 	})
 	if err != nil {
 		return "", Usage{}, classifyModel(err, context.Cause(ctx))
@@ -168,7 +169,7 @@ func (m *Model) round(ctx context.Context, msgs []openai.ChatCompletionMessage, 
 	watchdog := time.AfterFunc(m.o.FirstToken, func() { cancel(errSlow) })
 	defer watchdog.Stop()
 	req := openai.ChatCompletionRequest{
-		Model: m.o.Model, Messages: msgs, Tools: tools, Stream: true, MaxTokens: MaxAnswerTokens,
+		Model: m.o.Model, Messages: msgs, Tools: tools, Stream: true, MaxCompletionTokens: MaxAnswerTokens,
 		StreamOptions: &openai.StreamOptions{IncludeUsage: true},
 	}
 	stream, err := m.client.CreateChatCompletionStream(rctx, req)

@@ -53,7 +53,7 @@ func TestModelPathWithGoOpenAI(t *testing.T) {
 	}
 	first := reqs[0]
 	var limits struct {
-		MaxTokens int `json:"max_tokens"`
+		MaxTokens int `json:"max_completion_tokens"`
 	}
 	_ = json.Unmarshal(first.Raw, &limits)
 	if first.Model != "gpt-test" || !first.Stream || !first.IncludeUsage || first.APIKey != "sk-test" || limits.MaxTokens != copilot.MaxAnswerTokens {
