@@ -35,13 +35,13 @@ func schemaOf(name string) (schema, bool) {
 	case GTM:
 		return schema{config: []string{"containerId", "accountId", "workspaceId", "allowedOrigins"}, secrets: []string{"writeKey", "apiToken"}}, true
 	case SendGrid:
-		return schema{config: []string{"fromEmail", "fromName", "webhookPublicKey"}, secrets: []string{"apiKey"}}, true
+		return schema{config: []string{"fromEmail", "fromName", "replyToEmail", "replyToName", "webhookPublicKey"}, secrets: []string{"apiKey"}}, true
 	case Twilio:
 		return schema{config: []string{"accountSid", "fromNumber", "messagingServiceSid"}, secrets: []string{"authToken"}}, true
 	case FCM:
 		return schema{config: []string{"projectId"}, secrets: []string{"serviceAccountJson"}}, true
 	case WhatsApp:
-		return schema{config: []string{"phoneNumberId", "businessAccountId", "graphApiVersion"}, secrets: []string{"accessToken", "appSecret", "verifyToken"}}, true
+		return schema{config: []string{"phoneNumberId", "businessAccountId", "graphApiVersion", "messagesPerSecond"}, secrets: []string{"accessToken", "appSecret", "verifyToken"}}, true
 	}
 	return schema{}, false
 }
