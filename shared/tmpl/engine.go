@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"html"
-	"net/url"
 	"fmt"
+	"html"
 	"math"
+	"net/url"
 	"strconv"
 	"strings"
 

@@ -88,13 +88,13 @@ func problemOf(field string, err liquid.SourceError) Problem {
 }
 
 type validator struct {
-	field    string
-	locals   map[string]bool // names assigned or captured anywhere (Liquid's assign is template-wide)
+	field  string
+	locals map[string]bool // names assigned or captured anywhere (Liquid's assign is template-wide)
 	// capturing > 0 inside a {% capture %} body, which may neither loop
 	// nor read assigned variables: a capture that feeds on itself would
 	// grow without bound, and capture is the one builder without a cap.
 	capturing int
-	problems Problems
+	problems  Problems
 }
 
 func (v *validator) add(line int, format string, args ...any) {
