@@ -5,13 +5,8 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha1"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -20,7 +15,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +23,7 @@ import (
 
 	"github.com/pulsehub/pulsehub/shared/retry"
 	"github.com/pulsehub/pulsehub/shared/shopify"
+	"github.com/pulsehub/pulsehub/shared/webhook"
 )
 
 // Environment variables replay takes a secret from when its flag is not
@@ -265,15 +260,13 @@ func (c replayer) sign(r *recorded) error {
 		if c.metaSecret == "" {
 			return missing(*r, "a Meta or WhatsApp callback is signed with the Meta app secret", "--meta-secret", envMetaSecret)
 		}
-		m := hmac.New(sha256.New, []byte(c.metaSecret))
-		m.Write(r.body)
-		r.header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
+		r.header.Set("X-Hub-Signature-256", webhook.SignMeta(c.metaSecret, r.body))
 	case provTwilio:
 		if c.twilioToken == "" {
 			return missing(*r, "a Twilio webhook is signed with the workspace's Twilio auth token", "--twilio-token", envTwilioToken)
 		}
 		c.retarget(r, "/webhooks/twilio/")
-		sig, err := twilioSignature(c.twilioToken, c.publicURL+r.path, r.body)
+		sig, err := webhook.SignTwilio(c.twilioToken, c.publicURL+r.path, r.body)
 		if err != nil {
 			return fmt.Errorf("%s: %w", r.file, err)
 		}
@@ -284,7 +277,7 @@ func (c replayer) sign(r *recorded) error {
 		}
 		c.retarget(r, "/webhooks/sendgrid/")
 		ts := strconv.FormatInt(c.now().Unix(), 10)
-		sig, err := sendGridSignature(c.sendgridKey, ts, r.body)
+		sig, err := webhook.SignSendGrid(c.sendgridKey, ts, r.body)
 		if err != nil {
 			return fmt.Errorf("%s: %w", r.file, err)
 		}
@@ -312,42 +305,6 @@ func (c replayer) retarget(r *recorded, prefix string) {
 		query = r.path[i:]
 	}
 	r.path = prefix + url.PathEscape(c.tenant) + query
-}
-
-// twilioSignature is X-Twilio-Signature for a form POST to fullURL:
-// base64(HMAC-SHA1(auth token, URL + each parameter's name and value, sorted
-// by name)). twilio-go only validates, so the signing side lives here; the
-// tests check it against shared/webhook's twilio-go validator.
-func twilioSignature(token, fullURL string, body []byte) (string, error) {
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		return "", fmt.Errorf("a Twilio webhook body is form-encoded: %v", err)
-	}
-	names := make([]string, 0, len(form))
-	for k := range form {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	m := hmac.New(sha1.New, []byte(token))
-	io.WriteString(m, fullURL)
-	for _, k := range names {
-		// Twilio sends each parameter once; the receiver reads the first.
-		io.WriteString(m, k+form[k][0])
-	}
-	return base64.StdEncoding.EncodeToString(m.Sum(nil)), nil
-}
-
-// sendGridSignature is X-Twilio-Email-Event-Webhook-Signature: base64 of the
-// ASN.1 ECDSA signature over SHA-256(timestamp + body).
-func sendGridSignature(key *ecdsa.PrivateKey, ts string, body []byte) (string, error) {
-	h := sha256.New()
-	io.WriteString(h, ts)
-	h.Write(body)
-	sig, err := ecdsa.SignASN1(rand.Reader, key, h.Sum(nil))
-	if err != nil {
-		return "", fmt.Errorf("sign the SendGrid event batch: %w", err)
-	}
-	return base64.StdEncoding.EncodeToString(sig), nil
 }
 
 // readSendGridKey reads a PEM ECDSA P-256 private key (SEC 1 "EC PRIVATE
