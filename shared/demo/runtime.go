@@ -21,6 +21,7 @@ import (
 //	opts.Seed = d.RuntimeSeed
 func (s *Seeder) RuntimeSeed(ctx context.Context, rt *local.Runtime) error {
 	s.BaseURL = rt.URL()
+	s.Messaging = rt.Messaging()
 	url := rt.Resources().QueueURLs[catalog.QueueIngest]
 	if url == "" {
 		return fmt.Errorf("demo: the runtime has no %s queue", catalog.QueueIngest)

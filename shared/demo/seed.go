@@ -30,6 +30,9 @@ type Seeder struct {
 	// the demo shop's data and the published GTM tag (pulsehub dev).
 	Shop       *sandbox.ShopifyAdmin
 	TagManager *sandbox.TagManager
+	// Messaging, when set, gives the workspace its sandbox accounts at
+	// SendGrid, Twilio, FCM and WhatsApp (saved as its integrations).
+	Messaging *sandbox.Messaging
 	// Drained reports whether ingest has nothing left to process (queue
 	// empty); nil relies on the customer count alone.
 	Drained func(ctx context.Context) (bool, error)
@@ -69,10 +72,14 @@ func (s *Seeder) Seed(ctx context.Context) error {
 	}
 	s.loadSandbox(data)
 
-	token, existed, err := s.account(ctx)
+	acct, existed, err := s.account(ctx)
 	if err != nil {
 		return err
 	}
+	if err := s.connectMessaging(ctx, acct); err != nil {
+		return err
+	}
+	token := acct.AccessToken
 	want := len(data.History.Customers)
 	if existed {
 		n, err := s.countCustomers(ctx, token)
@@ -141,27 +148,61 @@ func (s *Seeder) loadSandbox(d Dataset) {
 }
 
 type tokens struct {
+	TenantID    string `json:"tenantId"`
 	AccessToken string `json:"accessToken"`
 }
 
 // account logs the owner in, or signs the workspace up.
-func (s *Seeder) account(ctx context.Context) (string, bool, error) {
+func (s *Seeder) account(ctx context.Context) (tokens, bool, error) {
 	var t tokens
 	status, _, err := s.call(ctx, http.MethodPost, "/v1/auth/login", "", map[string]string{"email": OwnerEmail, "password": OwnerPassword, "workspace": Workspace}, &t)
 	if err != nil {
-		return "", false, err
+		return tokens{}, false, err
 	}
 	if status == http.StatusOK {
-		return t.AccessToken, true, nil
+		return t, true, nil
 	}
 	status, body, err := s.call(ctx, http.MethodPost, "/v1/auth/signup", "", map[string]string{"workspace": Workspace, "email": OwnerEmail, "password": OwnerPassword}, &t)
 	if err != nil {
-		return "", false, err
+		return tokens{}, false, err
 	}
 	if status != http.StatusCreated {
-		return "", false, fmt.Errorf("demo: sign-up answered %d: %s", status, body)
+		return tokens{}, false, fmt.Errorf("demo: sign-up answered %d: %s", status, body)
 	}
-	return t.AccessToken, false, nil
+	return t, false, nil
+}
+
+// connectMessaging saves the workspace's sandbox accounts at SendGrid,
+// Twilio, FCM and WhatsApp as its integrations, on every start: the
+// sandbox keeps them across restarts, so this changes nothing once done.
+func (s *Seeder) connectMessaging(ctx context.Context, t tokens) error {
+	if s.Messaging == nil {
+		return nil
+	}
+	settings, err := s.Messaging.Connect(t.TenantID)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if sg := settings["sendgrid"]; sg != nil {
+		sg["fromEmail"], sg["fromName"], sg["replyToEmail"] = "news@demo-records.test", "Demo Records", "hello@demo-records.test"
+	}
+	for _, name := range []string{"sendgrid", "twilio", "fcm", "whatsapp"} {
+		if err := s.put(ctx, t.AccessToken, name, settings[name]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Seeder) put(ctx context.Context, token, name string, body map[string]string) error {
+	status, resp, err := s.call(ctx, http.MethodPut, "/v1/integrations/"+name, token, body, nil)
+	if err != nil {
+		return err
+	}
+	if status/100 != 2 {
+		return fmt.Errorf("demo: PUT /v1/integrations/%s answered %d: %s", name, status, resp)
+	}
+	return nil
 }
 
 // configure sets the integrations through PUT /v1/integrations/{name}.
@@ -175,12 +216,8 @@ func (s *Seeder) configure(ctx context.Context, token string) error {
 		{"gtm", map[string]string{"accountId": GTMAccountID, "containerId": GTMContainerID, "allowedOrigins": "https://" + ShopDomain, "writeKey": WriteKey, "apiToken": GTMAPIToken}},
 	}
 	for _, it := range settings {
-		status, body, err := s.call(ctx, http.MethodPut, "/v1/integrations/"+it.name, token, it.body, nil)
-		if err != nil {
+		if err := s.put(ctx, token, it.name, it.body); err != nil {
 			return err
-		}
-		if status/100 != 2 {
-			return fmt.Errorf("demo: PUT /v1/integrations/%s answered %d: %s", it.name, status, body)
 		}
 	}
 	return nil

@@ -27,6 +27,8 @@ func (r *Runtime) routes() http.Handler {
 	})
 	mux.Handle("GET /metrics", r.metrics.handler())
 	mux.Handle("/dev/outbox", r.sandbox.Outbox)
+	mux.Handle("/dev/sandbox", r.messages)
+	mux.Handle("/dev/sandbox/", r.messages)
 	mux.Handle("/sandbox/", r.sandbox)
 	mux.Handle(eventsPath+"/", http.StripPrefix(eventsPath, r.bus))
 	mux.Handle(eventsPath, http.StripPrefix(eventsPath, r.bus))

@@ -50,7 +50,12 @@ type Options struct {
 	// ReuseEndpoints uses AWS_ENDPOINT_URL_DYNAMODB/SQS from the environment
 	// when set instead of starting the emulators.
 	ReuseEndpoints bool
-	Providers      []sandbox.Provider
+	// Providers are sandbox emulators besides the messaging ones (SendGrid,
+	// Twilio, FCM, WhatsApp), which every runtime has.
+	Providers []sandbox.Provider
+	// Messaging is the messaging sandbox's engagement model and faults;
+	// nil: sandbox.DefaultConfig().
+	Messaging *sandbox.Config
 	Console        fs.FS // the web console's files (web.Files()); nil serves a small page
 	Logger         *slog.Logger
 	FunctionLogs   io.Writer // where handlers log; os.Stderr
@@ -108,6 +113,7 @@ type Runtime struct {
 	bus      *eventbus.Bus
 	awsEnv   map[string]string // endpoints, region and credentials of every AWS client here
 	sandbox  *sandbox.Sandbox
+	messages *sandbox.Messaging
 	mappings []*Mapping
 	stopBg   context.CancelFunc
 	bg       sync.WaitGroup
@@ -144,7 +150,12 @@ func (r *Runtime) Run(ctx context.Context) error {
 		return err
 	}
 	r.sandbox = sb
-	for _, p := range r.opts.Providers {
+	r.messages, err = sandbox.NewMessaging(sandbox.MessagingOptions{Logger: r.log, Config: r.opts.Messaging,
+		AccountsPath: filepath.Join(r.opts.StateDir, "sandbox-accounts.json")})
+	if err != nil {
+		return err
+	}
+	for _, p := range append(r.messages.Providers(), r.opts.Providers...) {
 		if err := sb.Register(p); err != nil {
 			return err
 		}
@@ -416,6 +427,9 @@ func (r *Runtime) Bus() *eventbus.Bus { return r.bus }
 
 // Sandbox is the provider sandbox (outbox, providers, callbacks).
 func (r *Runtime) Sandbox() *sandbox.Sandbox { return r.sandbox }
+
+// Messaging is the messaging providers' sandbox (accounts, engagement, faults).
+func (r *Runtime) Messaging() *sandbox.Messaging { return r.messages }
 
 // Close shuts down gracefully: stop pollers and schedules, drain in-flight
 // invocations, close WebSockets and the server, stop the emulators it started.

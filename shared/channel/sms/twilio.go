@@ -100,7 +100,7 @@ func (s *Sender) Send(ctx context.Context, m channel.Message) (channel.Result, e
 		return channel.Result{}, channel.Required(Provider, "the twilio integration needs a messagingServiceSid or a fromNumber")
 	}
 	if s.publicURL != "" {
-		p.SetStatusCallback(s.publicURL + "/webhooks/twilio/" + url.PathEscape(m.Tenant))
+		p.SetStatusCallback(StatusCallback(s.publicURL, m))
 	}
 
 	rt := &call{ctx: ctx, base: s.base, next: s.http.Transport}
@@ -116,6 +116,24 @@ func (s *Sender) Send(ctx context.Context, m channel.Message) (channel.Result, e
 	}
 	info := Segments(m.Body)
 	return channel.Result{Provider: Provider, ProviderMessageID: *msg.Sid, Segments: info.Segments, Encoding: info.Encoding}, nil
+}
+
+// StatusCallback is the URL Twilio reports m's statuses to:
+// publicURL/webhooks/twilio/{tenantId}, with the campaign and variant in
+// the query (Twilio has no custom args; it signs the whole URL).
+func StatusCallback(publicURL string, m channel.Message) string {
+	u := strings.TrimRight(publicURL, "/") + "/webhooks/twilio/" + url.PathEscape(m.Tenant)
+	q := url.Values{}
+	if m.CampaignID != "" {
+		q.Set("campaignId", m.CampaignID)
+	}
+	if m.Variant != "" {
+		q.Set("variant", m.Variant)
+	}
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u
 }
 
 // classify turns twilio-go's error into a channel.Error.
