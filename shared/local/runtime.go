@@ -55,11 +55,11 @@ type Options struct {
 	Providers []sandbox.Provider
 	// Messaging is the messaging sandbox's engagement model and faults;
 	// nil: sandbox.DefaultConfig().
-	Messaging *sandbox.Config
-	Console        fs.FS // the web console's files (web.Files()); nil serves a small page
-	Logger         *slog.Logger
-	FunctionLogs   io.Writer // where handlers log; os.Stderr
-	Gateway        gateway.Limits
+	Messaging    *sandbox.Config
+	Console      fs.FS // the web console's files (web.Files()); nil serves a small page
+	Logger       *slog.Logger
+	FunctionLogs io.Writer // where handlers log; os.Stderr
+	Gateway      gateway.Limits
 	// NoSchedules keeps the EventBridge schedules off (tests).
 	NoSchedules bool
 	// EventTap sees every domain event put on PulseHub's bus (eventbus.Options.Tap).
