@@ -136,7 +136,7 @@ func fcmError(w http.ResponseWriter, status int, grpcStatus, fcmCode, msg string
 }
 
 var (
-	fcmTokenRE = regexp.MustCompile(`^[A-Za-z0-9_:\-]{20,4096}$`)
+	fcmTokenRE = regexp.MustCompile(`^[A-Za-z0-9_:\-]{20,1000}$`)
 	labelRE    = regexp.MustCompile(`^[a-zA-Z0-9\-_.~%]{1,50}$`)
 )
 
