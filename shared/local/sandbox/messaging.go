@@ -626,12 +626,16 @@ func (m *Messaging) withFaults(provider string, shape errorShape, next http.Hand
 			case <-r.Context().Done():
 			}
 		}
+		refuse := func() { // the request is seen, and refused
+			b, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+			m.record(provider, r, b)
+		}
 		switch kind {
 		case fault500:
-			_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
+			refuse()
 			shape(w, http.StatusInternalServerError, "sandbox: injected internal error")
 		case fault429:
-			_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
+			refuse()
 			ra := time.Duration(f.RetryAfter)
 			if ra <= 0 {
 				ra = time.Second
@@ -639,7 +643,7 @@ func (m *Messaging) withFaults(provider string, shape errorShape, next http.Hand
 			w.Header().Set("Retry-After", strconv.Itoa(int((ra+time.Second-1)/time.Second)))
 			shape(w, http.StatusTooManyRequests, "sandbox: injected rate limit")
 		case faultTimeout:
-			_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
+			refuse()
 			hold()
 			shape(w, http.StatusGatewayTimeout, "sandbox: injected timeout (not accepted)")
 		case faultLost:
