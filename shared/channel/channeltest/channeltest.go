@@ -77,6 +77,8 @@ func Start(t testing.TB, cfg *sandbox.Config) *Env {
 	e.Sandbox, e.Messaging = sb, msg
 	mux.Handle("/sandbox/", sb)
 	mux.Handle("/dev/outbox", sb.Outbox)
+	mux.Handle("/dev/sandbox", msg)
+	mux.Handle("/dev/sandbox/", msg)
 	record := func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		e.mu.Lock()

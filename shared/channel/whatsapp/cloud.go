@@ -91,6 +91,9 @@ func New(o Options) *Sender {
 	return s
 }
 
+// pace is the share of a number's throughput the sender uses.
+const pace = 0.9
+
 // LimitScope is the ratelimit scope of the per-number buckets.
 const LimitScope = "wa-number"
 
@@ -164,7 +167,10 @@ func accountOf(st integration.Settings) (account, error) {
 		}
 		rate = n
 	}
-	a.rule = ratelimit.Rule{Rate: float64(rate), Burst: rate}
+	// Paced a tenth below the number's limit: messages leave at the
+	// limiter's pace but reach Meta with network jitter, and a strict
+	// per-second meter would refuse the ones that bunch up.
+	a.rule = ratelimit.Rule{Rate: float64(rate) * pace, Burst: max(1, rate*9/10)}
 	return a, nil
 }
 

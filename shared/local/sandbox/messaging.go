@@ -500,6 +500,19 @@ func (m *Messaging) Unregister(token string) {
 	m.gone[token] = true
 }
 
+// SetWhatsAppRate sets the throughput (messages per second) of the
+// workspace's WhatsApp number; the emulator answers 130429 above it.
+func (m *Messaging) SetWhatsAppRate(tenant string, perSecond int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a := m.accounts[tenant]
+	if a == nil || perSecond < 1 {
+		return fmt.Errorf("sandbox: no account for %q, or a rate below 1", tenant)
+	}
+	a.WARate = perSecond
+	return m.saveLocked()
+}
+
 // OptOut makes a phone number reply STOP: Twilio refuses it with 21610.
 func (m *Messaging) OptOut(phone string) {
 	m.mu.Lock()
