@@ -98,7 +98,9 @@ func TestSendToEachDeviceAndDropGoneTokens(t *testing.T) {
 	if _, _, err := jwt.NewParser().ParseUnverified(form.Get("assertion"), claims); err != nil {
 		t.Fatal(err)
 	}
-	var sa struct{ ClientEmail string `json:"client_email"` }
+	var sa struct {
+		ClientEmail string `json:"client_email"`
+	}
 	_ = json.Unmarshal([]byte(env.Integrations["fcm"].Secrets["serviceAccountJson"]), &sa)
 	if claims["iss"] != sa.ClientEmail || claims["scope"] != push.Scope || claims["aud"] != env.ProviderURL("fcm")+"/token" {
 		t.Fatalf("assertion claims %v", claims)

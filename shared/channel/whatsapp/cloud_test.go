@@ -71,8 +71,8 @@ func TestTemplateOutsideTheWindow(t *testing.T) {
 		Product  string `json:"messaging_product"`
 		To, Type string
 		Template struct {
-			Name     string
-			Language struct{ Code string }
+			Name       string
+			Language   struct{ Code string }
 			Components []struct {
 				Type       string
 				Parameters []struct{ Type, Text string }
