@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"syscall"
@@ -230,14 +229,4 @@ func Required(provider, what string) *Error {
 // provider (no recipient, empty body): Failed, naming the field.
 func Invalid(provider, format string, args ...any) *Error {
 	return &Error{Outcome: Failed, Provider: provider, Code: "invalid_message", Message: fmt.Sprintf(format, args...)}
-}
-
-// JoinURL joins a base URL (PROVIDER_URL_<NAME> or the provider's own) and
-// a path, keeping the base's own path prefix.
-func JoinURL(base, path string) (string, error) {
-	u, err := url.Parse(strings.TrimRight(base, "/"))
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return "", fmt.Errorf("channel: base URL %q: want scheme://host[/prefix]", base)
-	}
-	return u.String() + "/" + strings.TrimLeft(path, "/"), nil
 }
