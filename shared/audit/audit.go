@@ -14,18 +14,20 @@ import (
 
 // Actions recorded by PulseHub.
 const (
-	Signup             = "workspace.created"
-	Login              = "login"
-	LoginFailed        = "login.failed"
-	Logout             = "logout"
-	RefreshReuse       = "token.reuse"
-	UserInvited        = "user.invited"
-	UserRoleChanged    = "user.role_changed"
-	CustomerExported   = "customer.exported"
-	CustomerErased     = "customer.erased"
-	CustomerUnmerged   = "customer.unmerged"
-	IntegrationUpdated = "integration.updated"
-	TenantShredded     = "workspace.keys_destroyed"
+	Signup           = "workspace.created"
+	Login            = "login"
+	LoginFailed      = "login.failed"
+	Logout           = "logout"
+	RefreshReuse     = "token.reuse"
+	UserInvited      = "user.invited"
+	UserRoleChanged  = "user.role_changed"
+	CustomerExported = "customer.exported"
+	CustomerErased   = "customer.erased"
+	CustomerUnmerged = "customer.unmerged"
+	// CustomerUnsubscribed: a recipient used a message's unsubscribe link.
+	CustomerUnsubscribed = "customer.unsubscribed"
+	IntegrationUpdated   = "integration.updated"
+	TenantShredded       = "workspace.keys_destroyed"
 )
 
 // Retention keeps entries for about 13 months, then DynamoDB TTL drops them.

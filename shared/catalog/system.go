@@ -63,7 +63,7 @@ func System() Catalog {
 			},
 			{
 				Name:        "webhooks",
-				Description: "Verifies provider webhooks and /collect beacons and enqueues them for ingest (which deduplicates)",
+				Description: "Verifies provider webhooks, /collect beacons and unsubscribe links and enqueues them for ingest (which deduplicates)",
 				MemoryMB:    256, Timeout: 10 * time.Second,
 				Env: env(QueueIngestEnv(), EnvKMSKey, EnvPublicURL),
 				HTTP: []Route{
@@ -74,6 +74,8 @@ func System() Catalog {
 					{"GET", "/webhooks/whatsapp"}, {"POST", "/webhooks/whatsapp"},
 					{"POST", "/collect"}, {"OPTIONS", "/collect"},
 					{"GET", "/pulsehub-collect.js"},
+					// The landing route of marketing emails' signed unsubscribe links.
+					{"GET", "/unsubscribe/{token}"}, {"POST", "/unsubscribe/{token}"},
 				},
 				Grants: []Grant{table, pii, sendTo(QueueIngest)},
 			},

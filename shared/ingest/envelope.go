@@ -19,8 +19,11 @@ const (
 	SourceSendGrid = "sendgrid"
 	SourceWhatsApp = "whatsapp"
 	SourceCollect  = "collect"
-	SourceSync     = "sync"   // Shopify data read by the sync function (REST webhook shapes)
-	SourceImport   = "import" // history brought by `pulsehub import` (REST webhook shapes)
+	// SourceUnsubscribe is an opt-out through a message's signed
+	// unsubscribe link (the webhooks function verified it).
+	SourceUnsubscribe = "unsubscribe"
+	SourceSync        = "sync"   // Shopify data read by the sync function (REST webhook shapes)
+	SourceImport      = "import" // history brought by `pulsehub import` (REST webhook shapes)
 )
 
 // Envelope is one provider event on the ingest queue. Producers: the webhooks

@@ -163,6 +163,8 @@ func (p *Processor) Apply(ctx context.Context, env Envelope) error {
 		return p.sendgrid(ctx, env)
 	case SourceWhatsApp:
 		return p.whatsapp(ctx, env)
+	case SourceUnsubscribe:
+		return p.unsubscribe(ctx, env)
 	case SourceMeta:
 		// Page/lead callbacks are kept for audit only: leads need a Graph API
 		// read that the sync function owns.
@@ -646,6 +648,11 @@ func (p *Processor) collect(ctx context.Context, env Envelope) error {
 	at := e.Timestamp
 	if at.IsZero() {
 		at = env.TriggeredAt
+	}
+	if e.Event == EventPushSubscribed || e.Event == EventPushUnsubscribed {
+		if err := p.pushDevice(ctx, env, &e, r.CustomerID); err != nil {
+			return err
+		}
 	}
 	if _, err = p.profiles.RecordEvent(ctx, env.Tenant, r.CustomerID, profile.Event{EventID: e.EventID, Type: e.Event, Channel: "web", Source: env.Source, Properties: e.Properties}, at); err != nil {
 		return err

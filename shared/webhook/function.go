@@ -11,6 +11,7 @@ import (
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
 	"github.com/pulsehub/pulsehub/shared/catalog"
+	"github.com/pulsehub/pulsehub/shared/channel/unsubscribe"
 	"github.com/pulsehub/pulsehub/shared/integration"
 	"github.com/pulsehub/pulsehub/shared/lambdafn"
 	"github.com/pulsehub/pulsehub/shared/pii"
@@ -24,13 +25,30 @@ func NewFunction(ctx context.Context, d lambdafn.Deps) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir := NewDirectory(integration.NewStore(tbl, cipher, time.Now), time.Minute, time.Now)
+	settings := integration.NewStore(tbl, cipher, time.Now)
+	dir := NewDirectory(settings, time.Minute, time.Now)
 	q := sqsQueue{s: queue.New(sqs.NewFromConfig(d.AWS)), url: d.Config.QueueURL(catalog.QueueIngest)}
 	h := New(d.Logger, dir, q, d.Config.PublicBaseURL, time.Now)
 	h.metrics = d.Metrics
+	h.unsub = unsubscribe.New(linkKeys{cipher: cipher, settings: settings}, d.Config.PublicBaseURL)
 	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		return h.Handle(ctx, ev)
 	}, nil
+}
+
+// linkKeys checks unsubscribe links with the workspace's key, and only for
+// a workspace that sends email: the key of a workspace is created on first
+// use, and a forged link naming a made-up workspace must not create one.
+type linkKeys struct {
+	cipher   *pii.Cipher
+	settings *integration.Store
+}
+
+func (k linkKeys) BlindIndex(ctx context.Context, tenant, kind, value string) (string, error) {
+	if _, err := k.settings.Get(ctx, tenant, integration.SendGrid); err != nil {
+		return "", err // not found: the link is not valid
+	}
+	return k.cipher.BlindIndex(ctx, tenant, kind, value)
 }
 
 type sqsQueue struct {

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/pulsehub/pulsehub/shared/apperr"
+	"github.com/pulsehub/pulsehub/shared/channel/unsubscribe"
 	"github.com/pulsehub/pulsehub/shared/ingest"
 	"github.com/pulsehub/pulsehub/shared/logging"
 	"github.com/pulsehub/pulsehub/shared/metrics"
@@ -65,7 +66,8 @@ type Handler struct {
 	queue     Queue
 	publicURL string // PUBLIC_BASE_URL: Twilio signs the URL it called
 	now       func() time.Time
-	metrics   Counter // nil: none recorded
+	metrics   Counter      // nil: none recorded
+	unsub     Unsubscribes // nil: no unsubscribe links served
 
 	mu            sync.Mutex
 	unknownLogged map[string]bool             // topic → already logged by this instance
@@ -126,6 +128,8 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 		res, err = h.preflight(ctx, r)
 	case route == "GET /pulsehub-collect.js":
 		res = collectorScript(r)
+	case (r.method == "GET" || r.method == "POST") && strings.HasPrefix(r.path, unsubscribe.Path):
+		res, err = h.unsubscribePage(ctx, r)
 	default:
 		err = apperr.E(apperr.NotFound, "no route for %s %s", r.method, r.path)
 	}
