@@ -230,3 +230,13 @@ func Required(provider, what string) *Error {
 func Invalid(provider, format string, args ...any) *Error {
 	return &Error{Outcome: Failed, Provider: provider, Code: "invalid_message", Message: fmt.Sprintf(format, args...)}
 }
+
+// HTTPClient is the client a sender uses unless given one: a 10 s timeout
+// and a connection pool sized for a send batch's concurrency (Go's default
+// keeps 2 idle connections per host, so 32 concurrent sends would open and
+// close a connection for most requests).
+func HTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns, t.MaxIdleConnsPerHost = 256, 64
+	return &http.Client{Timeout: 10 * time.Second, Transport: t}
+}

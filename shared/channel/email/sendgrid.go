@@ -36,7 +36,7 @@ type Options struct {
 	Unsubscribe *unsubscribe.Signer
 	// BaseURL replaces https://api.sendgrid.com (PROVIDER_URL_SENDGRID); "" keeps it.
 	BaseURL string
-	HTTP    *http.Client // nil: a client with a 10 s timeout
+	HTTP    *http.Client // nil: channel.HTTPClient()
 	Now     func() time.Time
 }
 
@@ -53,7 +53,7 @@ type Sender struct {
 func New(o Options) *Sender {
 	hc := o.HTTP
 	if hc == nil {
-		hc = &http.Client{Timeout: 10 * time.Second}
+		hc = channel.HTTPClient()
 	}
 	if o.Now == nil {
 		o.Now = time.Now

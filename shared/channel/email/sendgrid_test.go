@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -283,4 +284,13 @@ func TestMissingIntegration(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Outcome != channel.Failed || ce.Code != "not_configured" || !strings.Contains(err.Error(), "PUT /v1/integrations/sendgrid") {
 		t.Fatalf("err %v", err)
 	}
+}
+
+func BenchmarkSendGridRoundTrip(b *testing.B) {
+	env := channeltest.Start(b, channeltest.Quiet())
+	s := email.New(email.Options{Settings: env.Settings, Unsubscribe: unsubscribe.New(channeltest.Keys{}, "https://api.pulsehub.test"), BaseURL: env.ProviderURL("sendgrid")})
+	channeltest.BenchmarkSend(b, s, func(i int) channel.Message {
+		return channel.Message{Tenant: env.Tenant, CustomerID: fmt.Sprint("c-", i), CampaignID: "bench", Variant: "A", Channel: channel.Email,
+			To: fmt.Sprintf("c%d@example.com", i), Subject: "Spring sale", Body: strings.Repeat("<p>New LPs are in this week.</p>", 40)}
+	})
 }

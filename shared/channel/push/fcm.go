@@ -48,7 +48,7 @@ type Options struct {
 	// BaseURL replaces https://fcm.googleapis.com (PROVIDER_URL_FCM). The
 	// OAuth token endpoint is the service account's own token_uri.
 	BaseURL string
-	HTTP    *http.Client // nil: a client with a 10 s timeout
+	HTTP    *http.Client // nil: channel.HTTPClient()
 	Now     func() time.Time
 }
 
@@ -79,7 +79,7 @@ func New(o Options) *Sender {
 		s.base = DefaultBaseURL
 	}
 	if s.http == nil {
-		s.http = &http.Client{Timeout: 10 * time.Second}
+		s.http = channel.HTTPClient()
 	}
 	if s.now == nil {
 		s.now = time.Now

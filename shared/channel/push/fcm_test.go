@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -231,4 +232,13 @@ func TestErrorsAreClassified(t *testing.T) {
 			}
 		})
 	}
+}
+
+func BenchmarkFCMRoundTrip(b *testing.B) {
+	env := channeltest.Start(b, channeltest.Quiet())
+	s := push.New(push.Options{Settings: env.Settings, BaseURL: env.ProviderURL("fcm")})
+	channeltest.BenchmarkSend(b, s, func(i int) channel.Message {
+		return channel.Message{Tenant: env.Tenant, CustomerID: "c", CampaignID: "bench", Channel: channel.Push,
+			To: goodToken + fmt.Sprint(i), Title: "Spring sale", Body: "20% off all LPs", URL: "https://shop.test/sale"}
+	})
 }

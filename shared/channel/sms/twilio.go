@@ -41,7 +41,7 @@ type Options struct {
 	// PublicURL is PUBLIC_BASE_URL: status callbacks go to
 	// PublicURL/webhooks/twilio/{tenantId}. "" sends no StatusCallback.
 	PublicURL string
-	HTTP      *http.Client // nil: a client with a 10 s timeout
+	HTTP      *http.Client // nil: channel.HTTPClient()
 }
 
 // Sender sends SMS through Twilio's Messages API with twilio-go, using
@@ -58,7 +58,7 @@ type Sender struct {
 func New(o Options) (*Sender, error) {
 	s := &Sender{settings: o.Settings, publicURL: strings.TrimRight(o.PublicURL, "/"), http: o.HTTP}
 	if s.http == nil {
-		s.http = &http.Client{Timeout: 10 * time.Second}
+		s.http = channel.HTTPClient()
 	}
 	if o.BaseURL != "" {
 		u, err := url.Parse(strings.TrimRight(o.BaseURL, "/"))

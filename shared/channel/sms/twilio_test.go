@@ -3,6 +3,7 @@ package sms_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -197,5 +198,27 @@ func TestErrorsAreClassified(t *testing.T) {
 				t.Errorf("twilio got %d requests, want %d", n, tt.requests)
 			}
 		})
+	}
+}
+
+func BenchmarkTwilioRoundTrip(b *testing.B) {
+	env := channeltest.Start(b, channeltest.Quiet())
+	s, err := sms.New(sms.Options{Settings: env.Settings, BaseURL: env.ProviderURL("twilio"), PublicURL: env.URL})
+	if err != nil {
+		b.Fatal(err)
+	}
+	channeltest.BenchmarkSend(b, s, func(i int) channel.Message {
+		return channel.Message{Tenant: env.Tenant, CustomerID: "c", CampaignID: "bench", Channel: channel.SMS,
+			To: fmt.Sprintf("+1555%07d", i%10_000_000), Body: "Demo Records: 20% off LPs this weekend. Reply STOP to opt out"}
+	})
+}
+
+func BenchmarkSegments(b *testing.B) {
+	body := strings.Repeat("Demo Records: 20% off LPs this weekend € ", 6)
+	b.ReportAllocs()
+	for b.Loop() {
+		if sms.Segments(body).Segments != 2 {
+			b.Fatal("segments")
+		}
 	}
 }

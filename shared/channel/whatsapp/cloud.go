@@ -61,7 +61,7 @@ type Options struct {
 	Limiter  Limiter
 	// BaseURL replaces https://graph.facebook.com (PROVIDER_URL_WHATSAPP).
 	BaseURL string
-	HTTP    *http.Client // nil: a client with a 10 s timeout
+	HTTP    *http.Client // nil: channel.HTTPClient()
 	Now     func() time.Time
 }
 
@@ -83,7 +83,7 @@ func New(o Options) *Sender {
 		s.base = DefaultBaseURL
 	}
 	if s.http == nil {
-		s.http = &http.Client{Timeout: 10 * time.Second}
+		s.http = channel.HTTPClient()
 	}
 	if s.now == nil {
 		s.now = time.Now

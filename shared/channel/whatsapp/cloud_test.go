@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -273,4 +274,17 @@ func TestThroughputLimit(t *testing.T) {
 			t.Error("without the limiter nothing was refused: the test proves nothing")
 		}
 	}
+}
+
+func BenchmarkWhatsAppRoundTrip(b *testing.B) {
+	env := channeltest.Start(b, channeltest.Quiet())
+	if err := env.Messaging.SetWhatsAppRate(env.Tenant, 10_000); err != nil {
+		b.Fatal(err)
+	}
+	s := whatsapp.New(whatsapp.Options{Settings: env.Settings, BaseURL: env.ProviderURL("whatsapp")})
+	channeltest.BenchmarkSend(b, s, func(i int) channel.Message {
+		m := message(env)
+		m.To = fmt.Sprintf("+1555%07d", i%10_000_000)
+		return m
+	})
 }

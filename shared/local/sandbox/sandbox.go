@@ -135,7 +135,10 @@ type Callbacks struct {
 // NewCallbacks returns a poster for base (the runtime's URL).
 func NewCallbacks(base string, client *http.Client, log *slog.Logger) *Callbacks {
 	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
+		// Callbacks come in bursts during a campaign: keep connections.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		client = &http.Client{Timeout: 30 * time.Second, Transport: t}
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
