@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pulsehub/pulsehub/shared/apperr"
 	"github.com/pulsehub/pulsehub/shared/channel"
 	"github.com/pulsehub/pulsehub/shared/channel/channeltest"
 	"github.com/pulsehub/pulsehub/shared/channel/email"
@@ -197,66 +196,23 @@ func TestOneClickUnsubscribeFromTheEngagementModel(t *testing.T) {
 }
 
 func TestErrorsAreClassified(t *testing.T) {
-	ctx := context.Background()
-	tests := []struct {
-		name      string
-		setup     func(env *channeltest.Env)
-		faults    *sandbox.Faults
-		edit      func(m *channel.Message)
-		outcome   channel.Outcome
-		code      string
-		kind      apperr.Kind
-		maybeSent bool
-		contains  string
-	}{
-		{name: "bad api key", setup: func(env *channeltest.Env) { env.Set("sendgrid", "apiKey", "SG.wrong") },
-			outcome: channel.Failed, code: "401", kind: apperr.Invalid, contains: "authorization grant is invalid"},
-		{name: "bad from address", setup: func(env *channeltest.Env) { env.Set("sendgrid", "fromEmail", "not-an-address") },
-			outcome: channel.Failed, code: "400", kind: apperr.Invalid, contains: "from.email"},
-		{name: "no api key", setup: func(env *channeltest.Env) { env.Set("sendgrid", "apiKey", "") },
-			outcome: channel.Failed, code: "not_configured", kind: apperr.Invalid},
-		{name: "no subject", edit: func(m *channel.Message) { m.Subject = "" }, outcome: channel.Failed, code: "invalid_message", kind: apperr.Invalid},
-		{name: "no recipient", edit: func(m *channel.Message) { m.To = "" }, outcome: channel.Failed, code: "invalid_message", kind: apperr.Invalid},
-		{name: "rate limited", faults: &sandbox.Faults{RateLimit429: 1, RetryAfter: sandbox.Duration(3 * time.Second)},
-			outcome: channel.Retry, code: "429", kind: apperr.RateLimited},
-		{name: "server error", faults: &sandbox.Faults{Error500: 1}, outcome: channel.Retry, code: "500", kind: apperr.Transient},
-		{name: "timeout", faults: &sandbox.Faults{Timeout: 1, TimeoutDelay: sandbox.Duration(2 * time.Second)},
-			outcome: channel.Retry, kind: apperr.Transient, maybeSent: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := sandbox.DefaultConfig()
-			if tt.faults != nil {
-				cfg.Faults["sendgrid"] = *tt.faults
-			}
-			env := channeltest.Start(t, &cfg)
-			if tt.setup != nil {
-				tt.setup(env)
-			}
-			s, _ := newSender(env, 300*time.Millisecond)
-			m := message(env)
-			if tt.edit != nil {
-				tt.edit(&m)
-			}
-			_, err := s.Send(ctx, m)
-			var ce *channel.Error
-			if !errors.As(err, &ce) {
-				t.Fatalf("err %v is not a channel.Error", err)
-			}
-			if ce.Outcome != tt.outcome || (tt.code != "" && ce.Code != tt.code) || apperr.KindOf(err) != tt.kind || ce.MaybeSent != tt.maybeSent {
-				t.Fatalf("got %v (outcome %v code %q kind %v maybeSent %v)", err, ce.Outcome, ce.Code, apperr.KindOf(err), ce.MaybeSent)
-			}
-			if tt.contains != "" && !strings.Contains(err.Error(), tt.contains) {
-				t.Errorf("error %q does not say %q", err, tt.contains)
-			}
-			if tt.name == "rate limited" && (channel.RetryAfter(err) != 3*time.Second || ce.Status != 429) {
-				t.Errorf("retry after %v, status %d", channel.RetryAfter(err), ce.Status)
-			}
-			if n := len(env.Sandbox.Outbox.List(sandbox.Filter{})); n != 0 {
-				t.Errorf("a failed send left %d messages in the outbox", n)
-			}
-		})
-	}
+	channeltest.RunErrorCases(t, "sendgrid", []channeltest.ErrorCase{
+		{Name: "bad api key", Setup: func(env *channeltest.Env) { env.Set("sendgrid", "apiKey", "SG.wrong") },
+			Outcome: channel.Failed, Code: "401", Contains: "authorization grant is invalid", Requests: 1},
+		{Name: "bad from address", Setup: func(env *channeltest.Env) { env.Set("sendgrid", "fromEmail", "not-an-address") },
+			Outcome: channel.Failed, Code: "400", Contains: "from.email", Requests: 1},
+		{Name: "no api key", Setup: func(env *channeltest.Env) { env.Set("sendgrid", "apiKey", "") }, Outcome: channel.Failed, Code: "not_configured"},
+		{Name: "no subject", Edit: func(m *channel.Message) { m.Subject = "" }, Outcome: channel.Failed, Code: "invalid_message"},
+		{Name: "no recipient", Edit: func(m *channel.Message) { m.To = "" }, Outcome: channel.Failed, Code: "invalid_message"},
+		{Name: "rate limited", Faults: &sandbox.Faults{RateLimit429: 1, RetryAfter: sandbox.Duration(3 * time.Second)},
+			Outcome: channel.Retry, Code: "429", RetryAfter: 3 * time.Second, Requests: 1},
+		{Name: "server error", Faults: &sandbox.Faults{Error500: 1}, Outcome: channel.Retry, Code: "500", Requests: 1},
+		{Name: "timeout", Faults: &sandbox.Faults{Timeout: 1, TimeoutDelay: sandbox.Duration(2 * time.Second)},
+			Outcome: channel.Retry, MaybeSent: true, Requests: 1},
+	}, func(env *channeltest.Env) channeltest.Sender {
+		s, _ := newSender(env, 300*time.Millisecond)
+		return s
+	}, message)
 }
 
 func TestLostAnswerIsAmbiguous(t *testing.T) {

@@ -143,62 +143,30 @@ func TestStopReplyThenOptedOut(t *testing.T) {
 }
 
 func TestErrorsAreClassified(t *testing.T) {
-	tests := []struct {
-		name     string
-		setup    func(env *channeltest.Env)
-		faults   *sandbox.Faults
-		edit     func(m *channel.Message)
-		outcome  channel.Outcome
-		code     string
-		requests int
-	}{
-		{name: "opted out", setup: func(env *channeltest.Env) { env.Messaging.OptOut("+15555550123") }, outcome: channel.OptedOut, code: "21610", requests: 1},
-		{name: "invalid number", edit: func(m *channel.Message) { m.To = "+0123" }, outcome: channel.InvalidRecipient, code: "21211", requests: 1},
-		{name: "wrong auth token", setup: func(env *channeltest.Env) { env.Set("twilio", "authToken", "0123456789abcdef") }, outcome: channel.Failed, code: "20003", requests: 1},
-		{name: "foreign from number", setup: func(env *channeltest.Env) {
+	channeltest.RunErrorCases(t, "twilio", []channeltest.ErrorCase{
+		{Name: "opted out", Setup: func(env *channeltest.Env) { env.Messaging.OptOut("+15555550123") }, Outcome: channel.OptedOut, Code: "21610", Requests: 1},
+		{Name: "invalid number", Edit: func(m *channel.Message) { m.To = "+0123" }, Outcome: channel.InvalidRecipient, Code: "21211", Requests: 1},
+		{Name: "wrong auth token", Setup: func(env *channeltest.Env) { env.Set("twilio", "authToken", "0123456789abcdef") }, Outcome: channel.Failed, Code: "20003", Requests: 1},
+		{Name: "foreign from number", Setup: func(env *channeltest.Env) {
 			env.Set("twilio", "messagingServiceSid", "")
 			env.Set("twilio", "fromNumber", "+15550000000")
-		}, outcome: channel.Failed, code: "21606", requests: 1},
-		{name: "no sender configured", setup: func(env *channeltest.Env) {
+		}, Outcome: channel.Failed, Code: "21606", Requests: 1},
+		{Name: "no sender configured", Setup: func(env *channeltest.Env) {
 			env.Set("twilio", "messagingServiceSid", "")
 			env.Set("twilio", "fromNumber", "")
-		}, outcome: channel.Failed, code: "not_configured"},
-		{name: "too long", edit: func(m *channel.Message) { m.Body = strings.Repeat("x", sms.MaxBody+1) }, outcome: channel.Failed, code: "invalid_message"},
-		{name: "rate limited", faults: &sandbox.Faults{RateLimit429: 1, RetryAfter: sandbox.Duration(2 * time.Second)}, outcome: channel.Retry, code: "42900", requests: 1},
-		{name: "server error", faults: &sandbox.Faults{Error500: 1}, outcome: channel.Retry, code: "50000", requests: 1},
-		{name: "timeout", faults: &sandbox.Faults{Timeout: 1, TimeoutDelay: sandbox.Duration(2 * time.Second)}, outcome: channel.Retry, requests: 1},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := sandbox.DefaultConfig()
-			if tt.faults != nil {
-				cfg.Faults["twilio"] = *tt.faults
-			}
-			env := channeltest.Start(t, &cfg)
-			if tt.setup != nil {
-				tt.setup(env)
-			}
-			s := newSender(t, env, 300*time.Millisecond)
-			m := message(env)
-			if tt.edit != nil {
-				tt.edit(&m)
-			}
-			_, err := s.Send(context.Background(), m)
-			var ce *channel.Error
-			if !errors.As(err, &ce) || ce.Outcome != tt.outcome || (tt.code != "" && ce.Code != tt.code) {
-				t.Fatalf("got %v", err)
-			}
-			if tt.name == "rate limited" && (ce.RetryAfter != 2*time.Second || apperr.KindOf(err) != apperr.RateLimited) {
-				t.Errorf("retry after %v kind %v", ce.RetryAfter, apperr.KindOf(err))
-			}
-			if tt.name == "timeout" && !ce.MaybeSent {
-				t.Error("a timeout may have been sent")
-			}
-			if n := len(env.Messaging.Requests("twilio")); n != tt.requests {
-				t.Errorf("twilio got %d requests, want %d", n, tt.requests)
-			}
-		})
-	}
+		}, Outcome: channel.Failed, Code: "not_configured"},
+		{Name: "too long", Edit: func(m *channel.Message) { m.Body = strings.Repeat("x", sms.MaxBody+1) }, Outcome: channel.Failed, Code: "invalid_message"},
+		{Name: "rate limited", Faults: &sandbox.Faults{RateLimit429: 1, RetryAfter: sandbox.Duration(2 * time.Second)},
+			Outcome: channel.Retry, Code: "42900", RetryAfter: 2 * time.Second, Requests: 1},
+		{Name: "server error", Faults: &sandbox.Faults{Error500: 1}, Outcome: channel.Retry, Code: "50000", Requests: 1},
+		{Name: "timeout", Faults: &sandbox.Faults{Timeout: 1, TimeoutDelay: sandbox.Duration(2 * time.Second)}, Outcome: channel.Retry, MaybeSent: true, Requests: 1},
+	}, func(env *channeltest.Env) channeltest.Sender {
+		s, err := sms.New(sms.Options{Settings: env.Settings, BaseURL: env.ProviderURL("twilio"), PublicURL: publicURL, HTTP: &http.Client{Timeout: 300 * time.Millisecond}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, message)
 }
 
 func BenchmarkTwilioRoundTrip(b *testing.B) {

@@ -176,49 +176,16 @@ func TestReengagementFallsBackToTheTemplate(t *testing.T) {
 }
 
 func TestErrorsAreClassified(t *testing.T) {
-	tests := []struct {
-		name     string
-		setup    func(env *channeltest.Env)
-		faults   *sandbox.Faults
-		edit     func(m *channel.Message)
-		outcome  channel.Outcome
-		code     string
-		requests int
-	}{
-		{name: "outside the window without a template", edit: func(m *channel.Message) { m.Template = nil }, outcome: channel.Failed, code: "131047"},
-		{name: "unknown template", edit: func(m *channel.Message) { m.Template.Name = "nope" }, outcome: channel.Failed, code: "132001", requests: 1},
-		{name: "wrong parameter count", edit: func(m *channel.Message) { m.Template.Params = m.Template.Params[:1] }, outcome: channel.Failed, code: "132000", requests: 1},
-		{name: "bad token", setup: func(env *channeltest.Env) { env.Set("whatsapp", "accessToken", "EAAGwrong") }, outcome: channel.Failed, code: "190", requests: 1},
-		{name: "no phone number id", setup: func(env *channeltest.Env) { env.Set("whatsapp", "phoneNumberId", "") }, outcome: channel.Failed, code: "not_configured"},
-		{name: "bad throughput setting", setup: func(env *channeltest.Env) { env.Set("whatsapp", "messagesPerSecond", "fast") }, outcome: channel.Failed, code: "not_configured"},
-		{name: "injected rate limit", faults: &sandbox.Faults{RateLimit429: 1}, outcome: channel.Retry, code: "130429", requests: 1},
-		{name: "injected error", faults: &sandbox.Faults{Error500: 1}, outcome: channel.Retry, code: "131000", requests: 1},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := sandbox.DefaultConfig()
-			if tt.faults != nil {
-				cfg.Faults["whatsapp"] = *tt.faults
-			}
-			env := channeltest.Start(t, &cfg)
-			if tt.setup != nil {
-				tt.setup(env)
-			}
-			s := newSender(env, nil)
-			m := message(env)
-			if tt.edit != nil {
-				tt.edit(&m)
-			}
-			_, err := s.Send(context.Background(), m)
-			var ce *channel.Error
-			if !errors.As(err, &ce) || ce.Outcome != tt.outcome || ce.Code != tt.code {
-				t.Fatalf("got %v", err)
-			}
-			if n := len(env.Messaging.Requests("whatsapp")); n != tt.requests {
-				t.Errorf("%d requests, want %d", n, tt.requests)
-			}
-		})
-	}
+	channeltest.RunErrorCases(t, "whatsapp", []channeltest.ErrorCase{
+		{Name: "outside the window without a template", Edit: func(m *channel.Message) { m.Template = nil }, Outcome: channel.Failed, Code: "131047"},
+		{Name: "unknown template", Edit: func(m *channel.Message) { m.Template.Name = "nope" }, Outcome: channel.Failed, Code: "132001", Requests: 1},
+		{Name: "wrong parameter count", Edit: func(m *channel.Message) { m.Template.Params = m.Template.Params[:1] }, Outcome: channel.Failed, Code: "132000", Requests: 1},
+		{Name: "bad token", Setup: func(env *channeltest.Env) { env.Set("whatsapp", "accessToken", "EAAGwrong") }, Outcome: channel.Failed, Code: "190", Requests: 1},
+		{Name: "no phone number id", Setup: func(env *channeltest.Env) { env.Set("whatsapp", "phoneNumberId", "") }, Outcome: channel.Failed, Code: "not_configured"},
+		{Name: "bad throughput setting", Setup: func(env *channeltest.Env) { env.Set("whatsapp", "messagesPerSecond", "fast") }, Outcome: channel.Failed, Code: "not_configured"},
+		{Name: "injected rate limit", Faults: &sandbox.Faults{RateLimit429: 1}, Outcome: channel.Retry, Code: "130429", Requests: 1},
+		{Name: "injected error", Faults: &sandbox.Faults{Error500: 1}, Outcome: channel.Retry, Code: "131000", Requests: 1},
+	}, func(env *channeltest.Env) channeltest.Sender { return newSender(env, nil) }, message)
 }
 
 // TestThroughputLimit sends 15 messages at once from a number allowed 5
