@@ -179,10 +179,21 @@ func (c *Callbacks) Post(ctx context.Context, path string, header http.Header, b
 // Go posts in the background after delay (providers call back a moment
 // after accepting a message), logging a failure. Wait waits for all of them.
 func (c *Callbacks) Go(delay time.Duration, path string, header http.Header, body []byte, sign Signer) {
+	c.After(delay, func() (string, http.Header, []byte, Signer) { return path, header, body, sign })
+}
+
+// After is Go with the request made when it is due, for callbacks that
+// gather what happened until then (SendGrid's event batches). A call that
+// returns an empty path posts nothing.
+func (c *Callbacks) After(delay time.Duration, build func() (path string, header http.Header, body []byte, sign Signer)) {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		time.Sleep(delay)
+		path, header, body, sign := build()
+		if path == "" {
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := c.Post(ctx, path, header, body, sign); err != nil {

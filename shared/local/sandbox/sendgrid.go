@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pulsehub/pulsehub/shared/webhook"
@@ -20,13 +21,21 @@ import (
 // (answered in its {"errors":[{message, field, help}]} shape), 202 with
 // X-Message-Id. Each recipient's message goes to the outbox, and its
 // Event Webhook events (processed, delivered or bounce, open, click) are
-// posted to /webhooks/sendgrid/{tenantId}, ECDSA-signed. A recipient who
+// posted to /webhooks/sendgrid/{tenantId} in signed batches (the events
+// of a 100 ms window in one POST, as SendGrid batches). A recipient who
 // unsubscribes in the engagement model uses the message's
 // List-Unsubscribe one-click URL, as a mailbox provider would.
 type sendGrid struct {
 	m   *Messaging
 	env Env
+
+	mu      sync.Mutex
+	batches map[string][]map[string]any // tenant|due → events gathered for that POST
 }
+
+// eventBatch is how long events gather before one signed POST, as
+// SendGrid's Event Webhook batches them (its own window is longer).
+const eventBatch = 100 * time.Millisecond
 
 func (s *sendGrid) Name() string { return "sendgrid" }
 
@@ -277,19 +286,38 @@ func (s *sendGrid) engage(a *Account, email, msgID string, args map[string]strin
 	s.post(a, after(md, 3), event("click", map[string]any{"url": link, "useragent": "Mozilla/5.0 (sandbox)", "ip": "127.0.0.1"}))
 }
 
-// post sends one signed Event Webhook batch after delay.
+// post adds events to the batch due after delay; each batch is one
+// signed POST to /webhooks/sendgrid/{tenantId}.
 func (s *sendGrid) post(a *Account, delay time.Duration, events ...map[string]any) {
-	body, _ := json.Marshal(events)
+	due := time.Now().Add(delay).Truncate(eventBatch).Add(eventBatch)
+	key := a.Tenant + "|" + strconv.FormatInt(due.UnixNano(), 10)
+	s.mu.Lock()
+	pending, started := s.batches[key]
+	if s.batches == nil {
+		s.batches = map[string][]map[string]any{}
+	}
+	s.batches[key] = append(pending, events...)
+	s.mu.Unlock()
+	if started {
+		return // the batch's POST is already scheduled
+	}
 	path := "/webhooks/sendgrid/" + url.PathEscape(a.Tenant)
-	s.env.Callbacks.Go(delay, path, http.Header{"Content-Type": {"application/json"}}, body, func(req *http.Request, body []byte) error {
-		ts := strconv.FormatInt(time.Now().Unix(), 10)
-		sig, err := webhook.SignSendGrid(a.sgKey, ts, body)
-		if err != nil {
-			return err
+	s.env.Callbacks.After(time.Until(due), func() (string, http.Header, []byte, Signer) {
+		s.mu.Lock()
+		batch := s.batches[key]
+		delete(s.batches, key)
+		s.mu.Unlock()
+		body, _ := json.Marshal(batch)
+		return path, http.Header{"Content-Type": {"application/json"}}, body, func(req *http.Request, body []byte) error {
+			ts := strconv.FormatInt(time.Now().Unix(), 10)
+			sig, err := webhook.SignSendGrid(a.sgKey, ts, body)
+			if err != nil {
+				return err
+			}
+			req.Header.Set("X-Twilio-Email-Event-Webhook-Timestamp", ts)
+			req.Header.Set("X-Twilio-Email-Event-Webhook-Signature", sig)
+			return nil
 		}
-		req.Header.Set("X-Twilio-Email-Event-Webhook-Timestamp", ts)
-		req.Header.Set("X-Twilio-Email-Event-Webhook-Signature", sig)
-		return nil
 	})
 }
 
