@@ -122,9 +122,8 @@ func TestChannelsEndToEnd(t *testing.T) {
 		}
 		return ""
 	}
-	if consent("email") != "subscribed" {
-		t.Fatalf("email consent %q before sending", consent("email"))
-	}
+	// Ingest records the profile before its consent: wait for both.
+	eventually(t, "email consent subscribed", func() bool { return consent("email") == "subscribed" })
 
 	s := newSenders(t, p.rt, stateDir)
 	ctx := context.Background()

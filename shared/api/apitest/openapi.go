@@ -30,10 +30,11 @@ type Doc struct {
 // Load reads the document once per test binary: it is immutable after
 // loading, and every harness of a package shares it.
 var load = sync.OnceValues(func() (*Doc, error) {
-	// The webhooks answer Twilio with TwiML and serve the collector script:
-	// bodies the checker compares as text.
+	// The webhooks answer Twilio with TwiML, serve the collector script and
+	// the unsubscribe pages: bodies the checker compares as text.
 	openapi3filter.RegisterBodyDecoder("text/xml", openapi3filter.PlainBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("application/javascript", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
 	root, err := RepoRoot()
 	if err != nil {
 		return nil, err
